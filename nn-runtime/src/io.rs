@@ -1,0 +1,1 @@
+//! Saving and loading parameters as safetensors, named as PyTorch names them.

@@ -1,0 +1,65 @@
+//! The scalar types a network can be built on: `f32` and `f64`.
+
+use core::fmt::{Debug, Display};
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// The on-disk element type of a tensor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dtype {
+    /// 32-bit IEEE 754 float.
+    F32,
+    /// 64-bit IEEE 754 float.
+    F64,
+}
+
+/// A floating-point scalar a network computes in: implemented for `f32` and `f64` only.
+///
+/// The trait is sealed. Every value whose bits are all zero is a valid `Scalar` equal to
+/// `0.0`, which the heap constructors of generated networks rely on.
+pub trait Scalar:
+    nalgebra::RealField + Copy + Default + Debug + Display + Send + Sync + 'static + sealed::Sealed
+{
+    /// The element type of this scalar on disk.
+    const DTYPE: Dtype;
+    /// The machine epsilon of this type.
+    const EPSILON: Self;
+    /// Converts from `f64`, rounding to nearest.
+    fn from_f64(v: f64) -> Self;
+    /// Converts to `f64` (exact for both implementations).
+    fn to_f64(self) -> f64;
+    /// Converts from `usize`.
+    fn from_usize(v: usize) -> Self {
+        Self::from_f64(v as f64)
+    }
+}
+
+impl Scalar for f32 {
+    const DTYPE: Dtype = Dtype::F32;
+    const EPSILON: Self = f32::EPSILON;
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Scalar for f64 {
+    const DTYPE: Dtype = Dtype::F64;
+    const EPSILON: Self = f64::EPSILON;
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+}
