@@ -51,7 +51,7 @@ pub mod scalar;
 pub mod schedule;
 pub mod train;
 
-pub use network::Network;
+pub use network::{Network, Trainable};
 pub use params::{Parameters, TensorInfo, TensorKind};
 pub use scalar::Scalar;
 
@@ -59,7 +59,7 @@ pub use scalar::Scalar;
 pub mod prelude {
     pub use crate::loss::{BinaryCrossEntropy, CrossEntropy, Loss, Mae, Mse};
     pub use crate::network;
-    pub use crate::network::Network;
+    pub use crate::network::{Network, Trainable};
     pub use crate::params::Parameters;
     pub use crate::scalar::Scalar;
     pub use nalgebra::{SMatrix, SVector};
@@ -74,7 +74,7 @@ pub mod __private {
     pub use crate::io;
     pub use crate::kernels;
     pub use crate::loss::Loss;
-    pub use crate::network::Network;
+    pub use crate::network::{Network, Trainable};
     pub use crate::params::{Parameters, TensorInfo, TensorKind, ZeroableParameters};
     pub use crate::scalar::Scalar;
     pub use ::core;

@@ -5,14 +5,21 @@ use crate::loss::Loss;
 use crate::params::{Parameters, ZeroableParameters};
 use nalgebra::{SMatrix, SVector};
 
+/// A parameter set with a matching gradients type: what an optimizer updates.
+///
+/// Every generated network implements it; its `Gradients` has the same tensors, in the
+/// same order, with the same shapes.
+pub trait Trainable: Parameters + ZeroableParameters {
+    /// The generated gradients type: the same tensors as the network.
+    type Gradients: Parameters<Scalar = Self::Scalar> + ZeroableParameters;
+}
+
 /// A network with `IN` inputs and `OUT` outputs.
 ///
 /// Generated networks have the same methods as inherent methods too, so most users never
 /// import this trait; it exists for generic code. Shapes are part of every signature: a
 /// batch is an `SMatrix<T, IN, B>` with one column per sample.
-pub trait Network<const IN: usize, const OUT: usize>: Parameters + ZeroableParameters {
-    /// The generated gradients type: the same tensors as the network.
-    type Gradients: Parameters<Scalar = Self::Scalar> + ZeroableParameters;
+pub trait Network<const IN: usize, const OUT: usize>: Trainable {
     /// What a training forward pass keeps for the backward pass, for a batch of `B`.
     type Tape<const B: usize>;
 
