@@ -83,7 +83,11 @@ fn dense_without_bias() {
     let net = Net::<f64>::seeded(1);
     let report = check_network(&net, &batch(), &targets2(), &Mse, H);
     assert!(report.max_relative_error() < TOL, "{report}");
-    assert_eq!(report.tensors.len(), 3, "two weights and the input: {report}");
+    assert_eq!(
+        report.tensors.len(),
+        3,
+        "two weights and the input: {report}"
+    );
 }
 
 #[test]
@@ -165,7 +169,11 @@ fn whole_networks() {
         let net = Deep::<f64>::seeded(seed);
         let report = check_network(&net, &batch(), &y, &CrossEntropy, H);
         assert!(report.max_relative_error() < TOL, "seed {seed}:\n{report}");
-        assert_eq!(report.tensors.len(), 11, "ten tensors and the input: {report}");
+        assert_eq!(
+            report.tensors.len(),
+            11,
+            "ten tensors and the input: {report}"
+        );
     }
 }
 
@@ -177,7 +185,13 @@ fn single_layer_networks() {
     let report = check_network(&Soft::<f64>::zeros(), &batch(), &y, &CrossEntropy, H);
     assert!(report.max_relative_error() < TOL, "{report}");
     let y1 = SMatrix::<f64, 1, 4>::new(1.0, 0.0, 1.0, 0.0);
-    let report = check_network(&One::<f64>::seeded(1), &batch(), &y1, &BinaryCrossEntropy, H);
+    let report = check_network(
+        &One::<f64>::seeded(1),
+        &batch(),
+        &y1,
+        &BinaryCrossEntropy,
+        H,
+    );
     assert!(report.max_relative_error() < TOL, "{report}");
 }
 

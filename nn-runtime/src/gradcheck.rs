@@ -42,7 +42,10 @@ pub struct GradCheck {
 impl GradCheck {
     /// The worst relative error over every tensor and the input.
     pub fn max_relative_error(&self) -> f64 {
-        self.tensors.iter().map(|t| t.relative_error).fold(0.0, f64::max)
+        self.tensors
+            .iter()
+            .map(|t| t.relative_error)
+            .fold(0.0, f64::max)
     }
 }
 
@@ -69,7 +72,11 @@ pub fn relative_error(analytic: &[f64], numeric: &[f64]) -> (f64, f64) {
         max = max.max((a - n).abs());
     }
     let denom = na.sqrt() + nn.sqrt();
-    let rel = if denom == 0.0 { 0.0 } else { diff.sqrt() / denom };
+    let rel = if denom == 0.0 {
+        0.0
+    } else {
+        diff.sqrt() / denom
+    };
     (rel, max)
 }
 
