@@ -21,7 +21,7 @@ pub fn dense_forward<T: Scalar, const O: usize, const I: usize, const B: usize>(
         let yc = &mut y[j * O..(j + 1) * O];
         match b {
             Some(b) => yc.copy_from_slice(b.as_slice()),
-            None => yc.fill(T::from_f64(0.0)),
+            None => yc.fill(<T as Scalar>::from_f64(0.0)),
         }
         for k in 0..I {
             let xv = x[j * I + k];
@@ -47,7 +47,7 @@ pub fn dense_input_grad<T: Scalar, const O: usize, const I: usize, const B: usiz
         let dyc = &dy[j * O..(j + 1) * O];
         for i in 0..I {
             let wc = &w[i * O..(i + 1) * O];
-            let mut s = T::from_f64(0.0);
+            let mut s = <T as Scalar>::from_f64(0.0);
             for (&a, &b) in wc.iter().zip(dyc) {
                 s += a * b;
             }

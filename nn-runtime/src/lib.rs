@@ -29,6 +29,7 @@
 #![warn(rust_2018_idioms)]
 
 // Lets the generated code name this crate as `::nn_runtime` inside its own tests.
+#[allow(unused_extern_crates)]
 extern crate self as nn_runtime;
 
 pub use nalgebra;
@@ -43,6 +44,7 @@ pub mod data;
 pub mod init;
 pub mod io;
 pub mod kernels;
+pub mod layers;
 pub mod loss;
 pub mod network;
 pub mod optim;
@@ -73,6 +75,7 @@ pub mod __private {
     pub use crate::init;
     pub use crate::io;
     pub use crate::kernels;
+    pub use crate::layers;
     pub use crate::loss::Loss;
     pub use crate::network::{Network, Trainable};
     pub use crate::params::{Parameters, TensorInfo, TensorKind, ZeroableParameters};
