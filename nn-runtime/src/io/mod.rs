@@ -78,8 +78,7 @@ use crate::params::Parameters;
 use crate::scalar::{Dtype, Scalar};
 
 /// The `safetensors` crate this module is built on, for naming
-/// [`SafeTensorError`](safetensors::SafeTensorError) and
-/// [`safetensors::Dtype`] in the errors.
+/// [`safetensors::SafeTensorError`] and [`safetensors::Dtype`] in the errors.
 pub use safetensors;
 
 #[cfg(test)]
@@ -99,7 +98,7 @@ pub enum SaveError {
         source: std::io::Error,
     },
     /// A scalar is NaN or infinite. Such a file could not be loaded back.
-    #[error("tensor `{name}` holds a non-finite value ({value}) at {position:?}")]
+    #[error("tensor `{name}` holds a non-finite value ({value:?}) at {position:?}")]
     NonFinite {
         /// The tensor's name.
         name: String,
@@ -110,7 +109,7 @@ pub enum SaveError {
     },
     /// A finite scalar is too large for the requested on-disk dtype (an `f64` beyond the
     /// range of `f32`, saved as [`Dtype::F32`]).
-    #[error("tensor `{name}` holds {value} at {position:?}, which does not fit in {dtype:?}")]
+    #[error("tensor `{name}` holds {value:?} at {position:?}, which does not fit in {dtype:?}")]
     OutOfRange {
         /// The tensor's name.
         name: String,
@@ -200,7 +199,7 @@ pub enum LoadError {
         dtype: safetensors::Dtype,
     },
     /// A tensor holds NaN or an infinity.
-    #[error("tensor `{name}` holds a non-finite value ({value}) at {position:?}")]
+    #[error("tensor `{name}` holds a non-finite value ({value:?}) at {position:?}")]
     NonFinite {
         /// The tensor's name.
         name: String,
@@ -210,7 +209,7 @@ pub enum LoadError {
         value: f64,
     },
     /// A finite `F64` value is too large for a network whose scalar is `f32`.
-    #[error("tensor `{name}` holds {value} at {position:?}, which does not fit in {scalar:?}")]
+    #[error("tensor `{name}` holds {value:?} at {position:?}, which does not fit in {scalar:?}")]
     OutOfRange {
         /// The tensor's name.
         name: String,
@@ -483,7 +482,7 @@ pub fn load_safetensors_bytes<P: Parameters>(p: &mut P, bytes: &[u8]) -> Result<
                     value,
                 });
             }
-            if !P::Scalar::from_f64(value).to_f64().is_finite() {
+            if !<P::Scalar as Scalar>::from_f64(value).to_f64().is_finite() {
                 return Err(LoadError::OutOfRange {
                     name: info.name.into(),
                     position: unravel(info.shape, flat),
@@ -500,7 +499,7 @@ pub fn load_safetensors_bytes<P: Parameters>(p: &mut P, bytes: &[u8]) -> Result<
         let storage = p.tensor_mut(t);
         for (flat, value) in disk_values(view).enumerate() {
             if let Some(slot) = storage.get_mut(storage_index(shape, flat)) {
-                *slot = P::Scalar::from_f64(value);
+                *slot = <P::Scalar as Scalar>::from_f64(value);
             }
         }
     }
@@ -678,7 +677,9 @@ fn disk_values<'a>(view: &'a TensorView<'_>) -> impl Iterator<Item = f64> + 'a {
     let data: &[u8] = if dtype.is_some() { view.data() } else { &[] };
     data.chunks_exact(dtype.map_or(1, element_bytes))
         .map(move |c| match dtype {
-            Some(Dtype::F32) => c.try_into().map_or(f64::NAN, |b| f32::from_le_bytes(b) as f64),
+            Some(Dtype::F32) => c
+                .try_into()
+                .map_or(f64::NAN, |b| f32::from_le_bytes(b) as f64),
             _ => c.try_into().map_or(f64::NAN, f64::from_le_bytes),
         })
 }
