@@ -18,9 +18,15 @@ shapes and row-major [out, in] data):
     python3 nn-runtime/tests/reference/make_safetensors_fixture.py
 
 With `--check FILE`, instead reads a file saved by the Rust side from a network
-holding these same values (for instance the fixture loaded and saved again, as
-in the test `resaved_fixture_is_byte_identical_to_python_output`) and checks
-names, shapes, dtype, metadata and values.
+holding these same values and checks names, shapes, metadata and values (F32
+or F64 data). The ignored Rust test `write_files_for_python_check` writes such
+files (the fixture loaded into a `network!`-generated network, saved as F32
+and as F64):
+
+    NN_IO_PY_CHECK_DIR=/tmp/nncheck cargo test -p nn-runtime --lib \
+        io::tests::write_files_for_python_check -- --ignored
+    python3 nn-runtime/tests/reference/make_safetensors_fixture.py --check /tmp/nncheck/f32.safetensors
+    python3 nn-runtime/tests/reference/make_safetensors_fixture.py --check /tmp/nncheck/f64.safetensors
 """
 
 import os
