@@ -12,6 +12,7 @@ pub struct Network {
     pub layers: Vec<Layer>,
 }
 
+#[derive(Clone)]
 pub struct Layer {
     /// Position in the body after `input`, from 0, as PyTorch's `nn.Sequential` counts.
     pub index: usize,

@@ -289,7 +289,7 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
                         #p::Loss::<T>::loss(__nn_loss, __nn_out, __nn_y)
                     }
                 };
-                self.__nn_chain(&__nn_tape, &__nn_dz, __nn_grads, ::core::option::Option::None);
+                self.__nn_chain(&__nn_tape, &__nn_dz, __nn_grads, __nn_dx);
                 __nn_value
             }
         }
@@ -297,7 +297,7 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             let mut __nn_dz = #zeros_out;
             #p::Loss::<T>::gradient(__nn_loss, __nn_out, __nn_y, &mut __nn_dz);
             let __nn_value = #p::Loss::<T>::loss(__nn_loss, __nn_out, __nn_y);
-            self.__nn_chain(&__nn_tape, &__nn_dz, __nn_grads, ::core::option::Option::None);
+            self.__nn_chain(&__nn_tape, &__nn_dz, __nn_grads, __nn_dx);
             __nn_value
         },
     };
@@ -385,6 +385,19 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             /// [`BinaryCrossEntropy`](#k::loss::BinaryCrossEntropy), uses the fused,
             /// numerically stable gradient `(p - y) / n`.
             pub fn accumulate_gradients<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> T {
+                self.__nn_accumulate(x, y, loss, grads, ::core::option::Option::None)
+            }
+
+            /// Like [`accumulate_gradients`](Self::accumulate_gradients), and also returns
+            /// dLoss/dInput through the same (fused where it applies) path: what a GAN's
+            /// generator or an adversarial example needs.
+            pub fn accumulate_gradients_with_input<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> (T, #xin) {
+                let mut __nn_dx = #p::SMatrix::<T, #inputs, B>::zeros();
+                let __nn_value = self.__nn_accumulate(x, y, loss, grads, ::core::option::Option::Some(&mut __nn_dx));
+                (__nn_value, __nn_dx)
+            }
+
+            fn __nn_accumulate<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>, __nn_dx: ::core::option::Option<&mut #xin>) -> T {
                 let (__nn_loss, __nn_y, __nn_grads) = (loss, y, grads);
                 let __nn_tape = self.forward_tape::<B>(x);
                 let __nn_out = &__nn_tape.#last_out;
