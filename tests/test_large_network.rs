@@ -53,3 +53,19 @@ fn big_network_on_a_2mib_stack() {
         assert_eq!(copy.layer4.bias, net.layer4.bias);
     });
 }
+
+#[test]
+fn big_network_saves_and_loads_on_a_2mib_stack() {
+    on_small_stack(|| {
+        let net = Big::<f32>::boxed_seeded(5);
+        let dir = std::env::temp_dir().join(format!("nn-big-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("big.safetensors");
+        net.save_safetensors(&path).unwrap();
+        let back = Big::<f32>::boxed_from_safetensors(&path).unwrap();
+        assert_eq!(back.layer2.weight, net.layer2.weight);
+        let grads = Big::<f32>::boxed_zero_gradients();
+        grads.save_safetensors(dir.join("grads.safetensors")).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    });
+}

@@ -54,9 +54,10 @@ pub mod scalar;
 pub mod schedule;
 pub mod train;
 
+pub use io::{LoadError, SaveError};
 pub use network::{Network, Trainable};
 pub use params::{Parameters, TensorInfo, TensorKind};
-pub use scalar::Scalar;
+pub use scalar::{Dtype, Scalar};
 
 /// Everything a user of the library usually needs, in one import.
 pub mod prelude {
