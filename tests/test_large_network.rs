@@ -65,7 +65,9 @@ fn big_network_saves_and_loads_on_a_2mib_stack() {
         let back = Big::<f32>::boxed_from_safetensors(&path).unwrap();
         assert_eq!(back.layer2.weight, net.layer2.weight);
         let grads = Big::<f32>::boxed_zero_gradients();
-        grads.save_safetensors(dir.join("grads.safetensors")).unwrap();
+        grads
+            .save_safetensors(dir.join("grads.safetensors"))
+            .unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
     });
 }

@@ -16,13 +16,28 @@ nn::network! {
 /// Printed by `tests/reference/torch_safetensors.py`, which also wrote the fixture with
 /// `safetensors.torch.save_file(model.state_dict(), ...)`.
 const TORCH_OUT: [f32; 16] = [
-    0.1526910811662674, 0.37508198618888855, 0.18799954652786255, 0.2842274308204651,
-    0.33937370777130127, 0.23162536323070526, 0.21019017696380615, 0.2188107967376709,
-    0.24930834770202637, 0.21775168180465698, 0.2989911735057831, 0.23394875228405,
-    0.2424124926328659, 0.33756741881370544, 0.18223822116851807, 0.2377818077802658,
+    0.1526910811662674,
+    0.37508198618888855,
+    0.18799954652786255,
+    0.2842274308204651,
+    0.33937370777130127,
+    0.23162536323070526,
+    0.21019017696380615,
+    0.2188107967376709,
+    0.24930834770202637,
+    0.21775168180465698,
+    0.2989911735057831,
+    0.23394875228405,
+    0.2424124926328659,
+    0.33756741881370544,
+    0.18223822116851807,
+    0.2377818077802658,
 ];
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/quadrants_torch.safetensors");
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/quadrants_torch.safetensors"
+);
 
 fn x() -> SMatrix<f32, 2, 4> {
     SMatrix::<f32, 2, 4>::from_column_slice(&[2.0, 1.0, -1.0, 1.0, -1.0, -1.0, 1.0, -1.0])
@@ -46,15 +61,36 @@ fn loads_a_pytorch_state_dict() {
 #[test]
 fn tensor_names_follow_nn_sequential() {
     let names: Vec<_> = (0..<Quadrants as Parameters>::TENSORS)
-        .map(|t| (Quadrants::<f32>::tensor_info(t).name, Quadrants::<f32>::tensor_info(t).shape))
+        .map(|t| {
+            (
+                Quadrants::<f32>::tensor_info(t).name,
+                Quadrants::<f32>::tensor_info(t).shape,
+            )
+        })
         .collect();
     assert_eq!(
         names,
-        vec![("0.weight", &[50, 2][..]), ("0.bias", &[50][..]), ("2.weight", &[4, 50][..]), ("2.bias", &[4][..])]
+        vec![
+            ("0.weight", &[50, 2][..]),
+            ("0.bias", &[50][..]),
+            ("2.weight", &[4, 50][..]),
+            ("2.bias", &[4][..])
+        ]
     );
     nn::network! { struct Named { input: 3, hidden: dense(4), act: prelu, out: dense(2) } }
-    let names: Vec<_> = (0..<Named as Parameters>::TENSORS).map(|t| Named::<f32>::tensor_info(t).name).collect();
-    assert_eq!(names, vec!["hidden.weight", "hidden.bias", "act.weight", "out.weight", "out.bias"]);
+    let names: Vec<_> = (0..<Named as Parameters>::TENSORS)
+        .map(|t| Named::<f32>::tensor_info(t).name)
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            "hidden.weight",
+            "hidden.bias",
+            "act.weight",
+            "out.weight",
+            "out.bias"
+        ]
+    );
 }
 
 #[test]
@@ -70,9 +106,18 @@ fn round_trip_and_cross_dtype() {
     let path = dir.join("q32.safetensors");
     net.save_safetensors_as(&path, Dtype::F32).unwrap();
     let n32 = Quadrants::<f32>::from_safetensors(&path).unwrap();
-    assert!((n32.layer0.weight.cast::<f64>() - net.layer0.weight).abs().max() < 1e-6);
+    assert!(
+        (n32.layer0.weight.cast::<f64>() - net.layer0.weight)
+            .abs()
+            .max()
+            < 1e-6
+    );
     // Gradients save and load too.
-    let (_, g) = net.loss_and_gradients(&x().cast::<f64>(), &SMatrix::<f64, 4, 4>::identity(), &CrossEntropy);
+    let (_, g) = net.loss_and_gradients(
+        &x().cast::<f64>(),
+        &SMatrix::<f64, 4, 4>::identity(),
+        &CrossEntropy,
+    );
     g.save_safetensors(dir.join("g.safetensors")).unwrap();
     let mut g2 = Quadrants::<f64>::zero_gradients();
     g2.load_safetensors(dir.join("g.safetensors")).unwrap();
@@ -86,7 +131,11 @@ fn mismatched_files_are_typed_errors() {
     let mut wrong = Wider::<f32>::seeded(1);
     let before = wrong.layer0.weight;
     match wrong.load_safetensors(FIXTURE) {
-        Err(LoadError::ShapeMismatch { name, expected, found }) => {
+        Err(LoadError::ShapeMismatch {
+            name,
+            expected,
+            found,
+        }) => {
             assert_eq!(name, "0.weight");
             assert_eq!(expected, vec![60, 2]);
             assert_eq!(found, vec![50, 2]);
@@ -95,10 +144,15 @@ fn mismatched_files_are_typed_errors() {
     }
     assert_eq!(wrong.layer0.weight, before, "nothing changes on error");
     nn::network! { struct Deeper { input: 2, dense(50), relu, dense(4), relu, dense(4), softmax } }
-    let Err(err) = Deeper::<f32>::from_safetensors(FIXTURE) else { panic!("loaded a file with missing tensors") };
+    let Err(err) = Deeper::<f32>::from_safetensors(FIXTURE) else {
+        panic!("loaded a file with missing tensors")
+    };
     assert!(err.to_string().contains("4.weight"), "{err}");
     let err = Quadrants::<f32>::from_safetensors("/nonexistent/file.safetensors").unwrap_err();
-    assert!(err.to_string().contains("/nonexistent/file.safetensors"), "{err}");
+    assert!(
+        err.to_string().contains("/nonexistent/file.safetensors"),
+        "{err}"
+    );
     let mut q = Quadrants::<f32>::zeros();
     assert!(q.load_safetensors_bytes(b"not a safetensors file").is_err());
 }

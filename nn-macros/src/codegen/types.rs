@@ -193,13 +193,13 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
     // Tape fields: the input and each layer's output.
     let mut tape_fields = vec![{
         let doc = "The batch given to the forward pass.";
-        quote!(#[doc = #doc] pub input: #p::SMatrix<T, #inputs, B>)
+        quote!(#[doc = #doc] pub input: #p::SMatrix<T, #inputs, { B }>)
     }];
     for l in &net.layers {
         let f = format_ident!("out{}", l.index);
         let o = lit(l.outputs);
         let doc = format!("Output of layer {} `{}`.", l.index, describe(l));
-        tape_fields.push(quote!(#[doc = #doc] pub #f: #p::SMatrix<T, #o, B>));
+        tape_fields.push(quote!(#[doc = #doc] pub #f: #p::SMatrix<T, #o, { B }>));
     }
     let last_out = format_ident!("out{}", net.layers.len() - 1);
 
@@ -459,9 +459,9 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
         }
 
         #[allow(clippy::all, clippy::pedantic)]
-        impl<T: #k::Scalar, const B: usize> #tape<T, B> {
+        impl<T: #k::Scalar, const B: usize> #tape<T, { B }> {
             /// The network's output for the batch.
-            pub fn output(&self) -> &#p::SMatrix<T, #outputs, B> {
+            pub fn output(&self) -> &#p::SMatrix<T, #outputs, { B }> {
                 &self.#last_out
             }
         }
