@@ -221,6 +221,3 @@ pub(crate) fn checked_lr(lr: f64) -> f64 {
     or_panic(non_negative("lr", lr));
     lr
 }
-
-#[cfg(test)]
-mod tests;
