@@ -39,13 +39,13 @@ fn run<T: nn_runtime::Scalar, O: Optimizer<Toy<T>>>(
         }
         net.gradients_into(&X[k], &Y[k], &mut grads);
         opt.step(&mut net, &grads);
-        out.push(net.to_f64());
+        out.push(net.values());
     }
     out
 }
 
 fn assert_close(name: &str, got: &[[f64; 8]], expected: &[[f64; 8]; STEPS], rel: f64) {
-    let start = start::<f64>().to_f64();
+    let start = start::<f64>().values();
     for (k, (g, e)) in got.iter().zip(expected).enumerate() {
         for i in 0..8 {
             let err = (g[i] - e[i]).abs() / e[i].abs().max(1e-3);
@@ -324,7 +324,7 @@ fn resume_matches<O: Optimizer<Net>>(make: impl Fn() -> O, names: &[&str]) {
         net.gradients_into(&X[k], &Y[k], &mut grads);
         second.step(&mut net, &grads);
     }
-    assert_eq!(net.to_f64(), expected[STEPS - 1]);
+    assert_eq!(net.values(), expected[STEPS - 1]);
 }
 
 #[test]
@@ -475,13 +475,13 @@ fn clip_grad_norm_matches_pytorch() {
     let mut g = grads_from(&CLIP_G);
     let total = clip_grad_norm(&mut g, 1.0);
     assert!((total - CLIP_NORM_1_TOTAL).abs() <= 1e-12 * CLIP_NORM_1_TOTAL);
-    for (a, b) in g.to_f64().iter().zip(&CLIP_NORM_1) {
+    for (a, b) in g.values().iter().zip(&CLIP_NORM_1) {
         assert!((a - b).abs() <= 1e-12 * b.abs());
     }
     let mut g = grads_from(&CLIP_G);
     let total = clip_grad_norm(&mut g, 10.0);
     assert_eq!(total, CLIP_NORM_LARGE_TOTAL);
-    assert_eq!(g.to_f64(), CLIP_NORM_LARGE);
+    assert_eq!(g.values(), CLIP_NORM_LARGE);
 }
 
 #[test]
@@ -500,7 +500,7 @@ fn clip_grad_norm_leaves_non_finite_gradients_alone() {
 fn clip_grad_value_matches_pytorch() {
     let mut g = grads_from(&CLIP_G);
     clip_grad_value(&mut g, 0.5);
-    assert_eq!(g.to_f64(), CLIP_VALUE_HALF);
+    assert_eq!(g.values(), CLIP_VALUE_HALF);
     let mut g = grads_from(&CLIP_G);
     clip_grad_value(&mut g, f64::NAN);
     assert_eq!(g, grads_from(&CLIP_G));

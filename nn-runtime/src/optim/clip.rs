@@ -36,7 +36,7 @@ use crate::scalar::Scalar;
 /// would flip their sign).
 pub fn clip_grad_norm<G: Parameters>(grads: &mut G, max_norm: f64) -> f64 {
     let total = grads.norm();
-    if !total.is_finite() || !(max_norm >= 0.0) {
+    if !total.is_finite() || max_norm.is_nan() || max_norm < 0.0 {
         return total;
     }
     let coef = max_norm / (total + 1e-6);
@@ -52,7 +52,7 @@ pub fn clip_grad_norm<G: Parameters>(grads: &mut G, max_norm: f64) -> f64 {
 /// A negative or NaN `clip_value` leaves the gradients unchanged (PyTorch would set every
 /// element to `clip_value`).
 pub fn clip_grad_value<G: Parameters>(grads: &mut G, clip_value: f64) {
-    if !(clip_value >= 0.0) {
+    if clip_value.is_nan() || clip_value < 0.0 {
         return;
     }
     let hi = <G::Scalar as Scalar>::from_f64(clip_value);

@@ -66,7 +66,7 @@ impl<T: Scalar> Toy<T> {
         }
     }
 
-    pub fn to_f64(&self) -> [f64; 8] {
+    pub fn values(&self) -> [f64; 8] {
         let mut out = [0.0; 8];
         for (o, v) in out.iter_mut().zip(self.w.iter().chain(self.b.iter())) {
             *o = v.to_f64();
@@ -75,6 +75,7 @@ impl<T: Scalar> Toy<T> {
     }
 
     /// Gradients of `0.5 * ||W x + b - y||²`, written into `g` (no allocation).
+    #[allow(clippy::needless_range_loop)]
     pub fn gradients_into(&self, x: &[f64; 3], y: &[f64; 2], g: &mut Toy<T>) {
         for o in 0..2 {
             let mut r = self.b[o] - <T as Scalar>::from_f64(y[o]);
