@@ -347,7 +347,8 @@ pub fn load_with_info<T: Scalar, const IN: usize, const OUT: usize>(
         kind,
     };
     let file = std::fs::File::open(path).map_err(|e| with_path(CsvErrorKind::Io(e)))?;
-    from_reader_with_info(std::io::BufReader::new(file), options).map_err(|e| with_path(e.kind))
+    // `from_reader_with_info` buffers.
+    from_reader_with_info(file, options).map_err(|e| with_path(e.kind))
 }
 
 /// Reads CSV data from any reader into a data set.

@@ -162,7 +162,8 @@ mod tests {
 
     #[test]
     fn fit_matches_numpy() {
-        // numpy: x = [[1, 10, 3], [2, 20, 3], [4, 60, 3], [9, 30, 3]]
+        // Reference: nn-runtime/tests/reference/standardize.py (numpy, ddof=0).
+        // x = [[1, 10, 3], [2, 20, 3], [4, 60, 3], [9, 30, 3]]
         //   x.mean(0) = [4, 30, 3]; x.std(0) = [3.082207001484488, 18.708286933869708, 0]
         let x = [
             [1.0, 10.0, 3.0],
@@ -188,7 +189,7 @@ mod tests {
         }
         assert_eq!(d.targets()[0][0], 0.0, "targets untouched");
         let z = s.transform_vec(&SVector::from([7.0, 30.0, 5.0]));
-        assert!((z[0] - 3.0 / 3.082207001484488).abs() < 1e-15);
+        assert!((z[0] - 0.9733285267845753).abs() < 1e-15);
         assert_eq!(z[1], 0.0);
         assert_eq!(z[2], 2.0);
         let back = s.inverse_transform_vec(&z);
