@@ -9,9 +9,12 @@ pub struct Network {
     pub vis: Visibility,
     pub ident: Ident,
     pub inputs: usize,
+    /// Where `input: N` is written: the methods taking inputs point there in type errors.
+    pub input_span: Span,
     pub layers: Vec<Layer>,
 }
 
+#[derive(Clone)]
 pub struct Layer {
     /// Position in the body after `input`, from 0, as PyTorch's `nn.Sequential` counts.
     pub index: usize,

@@ -5,6 +5,7 @@
 //! a compile error, and no heap allocation happens in the hot path.
 //!
 //! ```
+//! # use nn_runtime as nn;
 //! use nn::prelude::*;
 //!
 //! nn::network! {
@@ -20,7 +21,6 @@
 //! let net = Quadrants::<f64>::seeded(1);
 //! let p: SVector<f64, 4> = net.forward(&SVector::<f64, 2>::new(1.0, -1.0));
 //! assert!((p.sum() - 1.0).abs() < 1e-12);
-//! # extern crate nn_runtime as nn;
 //! ```
 //!
 //! The crate is meant to be depended on as `nn = { package = "nn-runtime", ... }`; the
@@ -41,6 +41,7 @@ pub use nn_macros::network;
 
 pub mod activation;
 pub mod data;
+pub mod gradcheck;
 pub mod init;
 pub mod io;
 pub mod kernels;
@@ -53,9 +54,10 @@ pub mod scalar;
 pub mod schedule;
 pub mod train;
 
+pub use io::{LoadError, SaveError};
 pub use network::{Network, Trainable};
 pub use params::{Parameters, TensorInfo, TensorKind};
-pub use scalar::Scalar;
+pub use scalar::{Dtype, Scalar};
 
 /// Everything a user of the library usually needs, in one import.
 pub mod prelude {

@@ -12,6 +12,16 @@ use nalgebra::{SMatrix, SVector};
 pub trait Trainable: Parameters + ZeroableParameters {
     /// The generated gradients type: the same tensors as the network.
     type Gradients: Parameters<Scalar = Self::Scalar> + ZeroableParameters;
+
+    /// Adds `factor * grads` to the parameters: `add_scaled_gradients(&g, -lr)` is one
+    /// step of plain gradient descent.
+    fn add_scaled_gradients(&mut self, grads: &Self::Gradients, factor: Self::Scalar) {
+        for t in 0..Self::TENSORS {
+            for (w, &g) in self.tensor_mut(t).iter_mut().zip(grads.tensor(t)) {
+                *w += factor * g;
+            }
+        }
+    }
 }
 
 /// A network with `IN` inputs and `OUT` outputs.

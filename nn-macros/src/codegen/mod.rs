@@ -40,11 +40,11 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// `SMatrix<T, rows, B>` filled with zeros.
+    /// `SMatrix<T, rows, { B }>` filled with zeros.
     pub fn zeros(&self, rows: usize) -> TokenStream {
         let p = &self.p;
         let rows = lit(rows);
-        quote!(#p::SMatrix::<T, #rows, B>::zeros())
+        quote!(#p::SMatrix::<T, #rows, { B }>::zeros())
     }
 
     /// The expression of an element-wise activation value.
@@ -111,7 +111,56 @@ pub fn describe(l: &Layer) -> String {
 }
 
 /// The full expansion of one valid network.
+///
+/// The generated code names its scalar parameter `T` and its batch size `B`. A network
+/// itself called `T` or `B` would be shadowed by them, so it is generated under a
+/// placeholder name and the identifiers are renamed afterwards.
 pub fn expand(net: &Network, krate: &TokenStream) -> TokenStream {
+    let name = net.ident.to_string();
+    if name == "T" || name == "B" {
+        const PLACEHOLDER: &str = "__NnNetworkName";
+        let renamed = Network {
+            attrs: net.attrs.clone(),
+            vis: net.vis.clone(),
+            ident: Ident::new(PLACEHOLDER, net.ident.span()),
+            inputs: net.inputs,
+            input_span: net.input_span,
+            layers: net.layers.iter().map(Layer::clone).collect(),
+        };
+        let tokens = generate(&renamed, krate);
+        return rename(tokens, &|id: &Ident| {
+            let s = id.to_string();
+            if let Some(rest) = s.strip_prefix(PLACEHOLDER) {
+                Some(Ident::new(&format!("{name}{rest}"), id.span()))
+            } else if s == "T" {
+                Some(Ident::new("__NnScalar", id.span()))
+            } else if s == "B" {
+                Some(Ident::new("__NN_BATCH", id.span()))
+            } else {
+                None
+            }
+        });
+    }
+    generate(net, krate)
+}
+
+fn rename(tokens: TokenStream, f: &dyn Fn(&Ident) -> Option<Ident>) -> TokenStream {
+    use proc_macro2::{Group, TokenTree};
+    tokens
+        .into_iter()
+        .map(|tt| match tt {
+            TokenTree::Ident(id) => TokenTree::Ident(f(&id).unwrap_or(id)),
+            TokenTree::Group(g) => {
+                let mut ng = Group::new(g.delimiter(), rename(g.stream(), f));
+                ng.set_span(g.span());
+                TokenTree::Group(ng)
+            }
+            other => other,
+        })
+        .collect()
+}
+
+fn generate(net: &Network, krate: &TokenStream) -> TokenStream {
     let cx = Ctx::new(net, krate);
     let types = types::generate(&cx);
     let passes = passes::generate(&cx);
