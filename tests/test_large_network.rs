@@ -27,7 +27,7 @@ fn on_small_stack<F: FnOnce() + Send + 'static>(f: F) {
 
 #[test]
 fn big_network_on_a_2mib_stack() {
-    assert!(Big::<f32>::PARAMS >= 1_500_000);
+    const { assert!(Big::<f32>::PARAMS >= 1_500_000) };
     assert!(
         std::mem::size_of::<Big<f32>>() > STACK,
         "the network alone is larger than the stack"

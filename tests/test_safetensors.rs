@@ -15,6 +15,7 @@ nn::network! {
 
 /// Printed by `tests/reference/torch_safetensors.py`, which also wrote the fixture with
 /// `safetensors.torch.save_file(model.state_dict(), ...)`.
+#[allow(clippy::excessive_precision)]
 const TORCH_OUT: [f32; 16] = [
     0.1526910811662674,
     0.37508198618888855,

@@ -315,10 +315,7 @@ pub fn validate(decl: &NetworkDecl) -> syn::Result<Network> {
                     errors.push(s, format!("{what} has 0 outputs; a layer needs at least 1"));
                     out = None;
                 }
-                match out {
-                    Some(o) => Some((Kind::Dense { bias }, o)),
-                    None => None,
-                }
+                out.map(|o| (Kind::Dense { bias }, o))
             }
             "leaky_relu" | "elu" => {
                 let default = if kind_name == "elu" { 1.0 } else { 0.01 };

@@ -37,6 +37,7 @@ pub use rand;
 pub use rand_chacha;
 
 pub use nalgebra::{SMatrix, SVector};
+#[doc = include_str!("network_macro.md")]
 pub use nn_macros::network;
 
 pub mod activation;

@@ -990,7 +990,7 @@ fn fuzz_truncations_bit_flips_and_random_bytes() {
                 let at = (rng.next_u64() % b.len() as u64) as usize;
                 b[at] = rng.next_u32() as u8;
             }
-            if rng.next_u32() % 4 == 0 {
+            if rng.next_u32().is_multiple_of(4) {
                 let extra = (rng.next_u32() % 16) as usize;
                 b.extend((0..extra).map(|_| rng.next_u32() as u8));
             }
@@ -1010,7 +1010,7 @@ fn fuzz_truncations_bit_flips_and_random_bytes() {
     for _ in 0..5000 {
         let len = (rng.next_u32() % 300) as usize;
         let mut b: Vec<u8> = (0..len).map(|_| rng.next_u32() as u8).collect();
-        if len >= 8 && rng.next_u32() % 2 == 0 {
+        if len >= 8 && rng.next_u32().is_multiple_of(2) {
             let n = (rng.next_u64() % (len as u64 - 7)).to_le_bytes();
             b[..8].copy_from_slice(&n);
         }
