@@ -31,7 +31,8 @@
 //! let first = net.loss_and_gradients_into(&x, &y, &Mse, &mut grads);
 //! for _ in 0..200 {
 //!     net.loss_and_gradients_into(&x, &y, &Mse, &mut grads);
-//!     opt.step(&mut net, &grads);
+//!     // Boxed network and gradients: pass the boxes' contents.
+//!     opt.step(&mut *net, &*grads);
 //! }
 //! assert!(net.loss(&x, &y, &Mse) < first);
 //! assert_eq!(opt.steps(), 200);
@@ -115,7 +116,8 @@ pub enum OptimError {
 /// [`set_lr`](Self::set_lr) (see [`crate::schedule`]).
 pub trait Optimizer<N: Trainable> {
     /// Performs one update of `net` with `grads` (`dLoss/dθ`, as `loss.backward()` leaves
-    /// in `p.grad`). Never allocates.
+    /// in `p.grad`). Never allocates. For a boxed network and gradients, pass their
+    /// contents: `opt.step(&mut *net, &*grads)`.
     fn step(&mut self, net: &mut N, grads: &N::Gradients);
 
     /// The current learning rate.
