@@ -389,6 +389,22 @@ fn state_round_trip_resumes_exactly() {
 }
 
 #[test]
+fn optimizers_chosen_at_run_time() {
+    let mut opts: Vec<Box<dyn Optimizer<Net>>> = vec![
+        Box::new(Sgd::new(0.05).momentum(0.9)),
+        Box::new(Adam::new(0.01).amsgrad(true)),
+    ];
+    let got = run::<f64, _>(&mut opts[0], &[]);
+    assert_close("boxed SGD_MOMENTUM", &got, &SGD_MOMENTUM, 1e-6);
+    let got = run::<f64, _>(&mut opts[1], &[]);
+    assert_close("boxed ADAM_AMSGRAD", &got, &ADAM_AMSGRAD, 1e-6);
+    let mut schedule = nn_runtime::schedule::StepLr::new(0.1, 1).gamma(0.5);
+    let opt: &mut dyn Optimizer<Net> = &mut *opts[0];
+    nn_runtime::schedule::LrSchedule::step_optimizer(&mut schedule, opt, None);
+    assert_eq!(opts[0].lr(), 0.05);
+}
+
+#[test]
 fn state_tensors_carry_the_network_layout() {
     let opt = Adam::<Net>::new(0.01);
     let state = opt.state();

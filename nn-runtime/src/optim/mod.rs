@@ -148,6 +148,37 @@ pub trait Optimizer<N: Trainable> {
     fn state_mut(&mut self) -> Vec<(&'static str, &mut N::Gradients)>;
 }
 
+/// A boxed optimizer (`Box<dyn Optimizer<N>>`, chosen at run time) is an optimizer.
+impl<N: Trainable, O: Optimizer<N> + ?Sized> Optimizer<N> for Box<O> {
+    fn step(&mut self, net: &mut N, grads: &N::Gradients) {
+        (**self).step(net, grads)
+    }
+
+    fn lr(&self) -> f64 {
+        (**self).lr()
+    }
+
+    fn set_lr(&mut self, lr: f64) {
+        (**self).set_lr(lr)
+    }
+
+    fn steps(&self) -> u64 {
+        (**self).steps()
+    }
+
+    fn set_steps(&mut self, steps: u64) {
+        (**self).set_steps(steps)
+    }
+
+    fn state(&self) -> Vec<(&'static str, &N::Gradients)> {
+        (**self).state()
+    }
+
+    fn state_mut(&mut self) -> Vec<(&'static str, &mut N::Gradients)> {
+        (**self).state_mut()
+    }
+}
+
 /// Converts an `f64` hyper-parameter to the scalar type.
 #[inline(always)]
 pub(crate) fn s<T: Scalar>(v: f64) -> T {
