@@ -11,8 +11,8 @@
 //! nn::network! { struct Xor { input: 2, dense(8), tanh, dense(2), softmax } }
 //!
 //! let inputs = vec![
-//!     SVector::<f64, 2>::new(0.0, 0.0), SVector::new(0.0, 1.0),
-//!     SVector::new(1.0, 0.0), SVector::new(1.0, 1.0),
+//!     SVector::<f64, 2>::new(0.0, 0.0), SVector::<f64, 2>::new(0.0, 1.0),
+//!     SVector::<f64, 2>::new(1.0, 0.0), SVector::<f64, 2>::new(1.0, 1.0),
 //! ];
 //! let data = Dataset::from_classes(inputs, &[0, 1, 1, 0])?;
 //! let mut net = Xor::<f64>::seeded(1);
