@@ -62,11 +62,15 @@ pub use scalar::{Dtype, Scalar};
 
 /// Everything a user of the library usually needs, in one import.
 pub mod prelude {
+    pub use crate::data::Dataset;
     pub use crate::loss::{BinaryCrossEntropy, CrossEntropy, Loss, Mae, Mse};
     pub use crate::network;
     pub use crate::network::{Network, Trainable};
+    pub use crate::optim::{AdaBound, Adagrad, Adam, AdamW, Optimizer, RmsProp, Sgd};
     pub use crate::params::Parameters;
     pub use crate::scalar::Scalar;
+    pub use crate::schedule::LrSchedule;
+    pub use crate::train::Trainer;
     pub use nalgebra::{SMatrix, SVector};
 }
 

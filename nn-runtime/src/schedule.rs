@@ -112,7 +112,7 @@ pub trait LrSchedule {
     fn step(&mut self, metric: Option<f64>) -> f64;
 
     /// [`step`](Self::step), then gives the new learning rate to `optimizer`; returns it.
-    fn step_optimizer<N: Trainable, O: Optimizer<N>>(
+    fn step_optimizer<N: Trainable, O: Optimizer<N> + ?Sized>(
         &mut self,
         optimizer: &mut O,
         metric: Option<f64>,

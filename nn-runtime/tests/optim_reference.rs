@@ -1,5 +1,6 @@
-//! Every optimizer and option against torch.optim (and the reference AdaBound), f64,
-//! relative error <= 1e-6 per parameter per step. Expected numbers:
+//! Every optimizer and option against torch.optim (and the reference AdaBound): in f64,
+//! relative error <= 1e-6 per parameter per step; the same optimizers on f32 parameters
+//! follow the f64 reference to 1e-4. Expected numbers:
 //! tests/reference/optim_values.rs, produced by tests/reference/optim_reference.py.
 
 mod common;
@@ -71,21 +72,34 @@ fn check<O: Optimizer<Net>>(name: &str, mut opt: O, expected: &[[f64; 8]; STEPS]
     assert_eq!(opt.steps(), STEPS as u64);
 }
 
+fn check_f32<O: Optimizer<Toy<f32>>>(name: &str, mut opt: O, expected: &[[f64; 8]; STEPS]) {
+    let got = run::<f32, _>(&mut opt, &[]);
+    assert_close(&format!("{name} (f32)"), &got, expected, 1e-4);
+}
+
+/// Checks the f64 run to 1e-6 and the same optimizer on f32 to 1e-4.
+macro_rules! check {
+    ($name:expr, $opt:expr, $expected:expr $(,)?) => {{
+        check($name, $opt, $expected);
+        check_f32($name, $opt, $expected);
+    }};
+}
+
 const LR_CHANGES: [(usize, f64); 2] = [(3, 0.005), (5, 0.0025)];
 
 #[test]
 fn sgd_plain() {
-    check("SGD_PLAIN", Sgd::new(0.1), &SGD_PLAIN);
+    check!("SGD_PLAIN", Sgd::new(0.1), &SGD_PLAIN);
 }
 
 #[test]
 fn sgd_momentum() {
-    check("SGD_MOMENTUM", Sgd::new(0.05).momentum(0.9), &SGD_MOMENTUM);
+    check!("SGD_MOMENTUM", Sgd::new(0.05).momentum(0.9), &SGD_MOMENTUM);
 }
 
 #[test]
 fn sgd_dampening() {
-    check(
+    check!(
         "SGD_DAMPENING",
         Sgd::new(0.05).momentum(0.8).dampening(0.3),
         &SGD_DAMPENING,
@@ -94,7 +108,7 @@ fn sgd_dampening() {
 
 #[test]
 fn sgd_nesterov() {
-    check(
+    check!(
         "SGD_NESTEROV",
         Sgd::new(0.05).momentum(0.9).nesterov(true),
         &SGD_NESTEROV,
@@ -103,13 +117,19 @@ fn sgd_nesterov() {
 
 #[test]
 fn sgd_weight_decay_all_and_weights_only() {
-    let all = Sgd::new(0.05)
-        .momentum(0.5)
-        .weight_decay(0.2)
-        .decay_biases(true);
-    check("SGD_WD_ALL", all, &SGD_WD_ALL);
-    let weights = Sgd::new(0.05).momentum(0.5).weight_decay(0.2);
-    check("SGD_WD_WEIGHTS", weights, &SGD_WD_WEIGHTS);
+    check!(
+        "SGD_WD_ALL",
+        Sgd::new(0.05)
+            .momentum(0.5)
+            .weight_decay(0.2)
+            .decay_biases(true),
+        &SGD_WD_ALL
+    );
+    check!(
+        "SGD_WD_WEIGHTS",
+        Sgd::new(0.05).momentum(0.5).weight_decay(0.2),
+        &SGD_WD_WEIGHTS
+    );
 }
 
 #[test]
@@ -121,23 +141,29 @@ fn sgd_lr_changes() {
 
 #[test]
 fn adagrad_default() {
-    check("ADAGRAD_DEFAULT", Adagrad::new(0.1), &ADAGRAD_DEFAULT);
+    check!("ADAGRAD_DEFAULT", Adagrad::new(0.1), &ADAGRAD_DEFAULT);
 }
 
 #[test]
 fn adagrad_options() {
-    let opt = Adagrad::new(0.2)
-        .lr_decay(0.05)
-        .initial_accumulator_value(0.1)
-        .eps(1e-6);
-    check("ADAGRAD_OPTIONS", opt, &ADAGRAD_OPTIONS);
+    check!(
+        "ADAGRAD_OPTIONS",
+        Adagrad::new(0.2)
+            .lr_decay(0.05)
+            .initial_accumulator_value(0.1)
+            .eps(1e-6),
+        &ADAGRAD_OPTIONS
+    );
 }
 
 #[test]
 fn adagrad_weight_decay() {
-    let all = Adagrad::new(0.1).weight_decay(0.3).decay_biases(true);
-    check("ADAGRAD_WD_ALL", all, &ADAGRAD_WD_ALL);
-    check(
+    check!(
+        "ADAGRAD_WD_ALL",
+        Adagrad::new(0.1).weight_decay(0.3).decay_biases(true),
+        &ADAGRAD_WD_ALL
+    );
+    check!(
         "ADAGRAD_WD_WEIGHTS",
         Adagrad::new(0.1).weight_decay(0.3),
         &ADAGRAD_WD_WEIGHTS,
@@ -146,12 +172,12 @@ fn adagrad_weight_decay() {
 
 #[test]
 fn rmsprop_default() {
-    check("RMSPROP_DEFAULT", RmsProp::new(0.01), &RMSPROP_DEFAULT);
+    check!("RMSPROP_DEFAULT", RmsProp::new(0.01), &RMSPROP_DEFAULT);
 }
 
 #[test]
 fn rmsprop_momentum() {
-    check(
+    check!(
         "RMSPROP_MOMENTUM",
         RmsProp::new(0.01).alpha(0.9).momentum(0.5),
         &RMSPROP_MOMENTUM,
@@ -160,7 +186,7 @@ fn rmsprop_momentum() {
 
 #[test]
 fn rmsprop_centered() {
-    check(
+    check!(
         "RMSPROP_CENTERED",
         RmsProp::new(0.01).centered(true).eps(1e-6),
         &RMSPROP_CENTERED,
@@ -169,18 +195,17 @@ fn rmsprop_centered() {
 
 #[test]
 fn rmsprop_centered_momentum_weight_decay() {
-    let opt = RmsProp::new(0.01)
-        .alpha(0.95)
-        .centered(true)
-        .momentum(0.7)
-        .weight_decay(0.1)
-        .decay_biases(true);
-    check(
+    check!(
         "RMSPROP_CENTERED_MOMENTUM_WD_ALL",
-        opt,
-        &RMSPROP_CENTERED_MOMENTUM_WD_ALL,
+        RmsProp::new(0.01)
+            .alpha(0.95)
+            .centered(true)
+            .momentum(0.7)
+            .weight_decay(0.1)
+            .decay_biases(true),
+        &RMSPROP_CENTERED_MOMENTUM_WD_ALL
     );
-    check(
+    check!(
         "RMSPROP_WD_WEIGHTS",
         RmsProp::new(0.01).weight_decay(0.1),
         &RMSPROP_WD_WEIGHTS,
@@ -189,24 +214,30 @@ fn rmsprop_centered_momentum_weight_decay() {
 
 #[test]
 fn adam_default() {
-    check("ADAM_DEFAULT", Adam::new(0.01), &ADAM_DEFAULT);
+    check!("ADAM_DEFAULT", Adam::new(0.01), &ADAM_DEFAULT);
 }
 
 #[test]
 fn adam_amsgrad() {
-    check("ADAM_AMSGRAD", Adam::new(0.01).amsgrad(true), &ADAM_AMSGRAD);
+    check!("ADAM_AMSGRAD", Adam::new(0.01).amsgrad(true), &ADAM_AMSGRAD);
 }
 
 #[test]
 fn adam_options_and_weight_decay() {
-    let all = Adam::new(0.02)
-        .betas(0.8, 0.99)
-        .eps(1e-6)
-        .weight_decay(0.1)
-        .decay_biases(true);
-    check("ADAM_OPTIONS_WD_ALL", all, &ADAM_OPTIONS_WD_ALL);
-    let weights = Adam::new(0.02).betas(0.8, 0.99).eps(1e-6).weight_decay(0.1);
-    check("ADAM_WD_WEIGHTS", weights, &ADAM_WD_WEIGHTS);
+    check!(
+        "ADAM_OPTIONS_WD_ALL",
+        Adam::new(0.02)
+            .betas(0.8, 0.99)
+            .eps(1e-6)
+            .weight_decay(0.1)
+            .decay_biases(true),
+        &ADAM_OPTIONS_WD_ALL
+    );
+    check!(
+        "ADAM_WD_WEIGHTS",
+        Adam::new(0.02).betas(0.8, 0.99).eps(1e-6).weight_decay(0.1),
+        &ADAM_WD_WEIGHTS
+    );
 }
 
 #[test]
@@ -225,32 +256,35 @@ fn adam_f32_follows_f64_reference() {
 
 #[test]
 fn adamw_default_decays_weights_only_unless_asked() {
-    check(
+    check!(
         "ADAMW_DEFAULT_ALL",
         AdamW::new(0.01).decay_biases(true),
         &ADAMW_DEFAULT_ALL,
     );
-    check("ADAMW_WD_WEIGHTS", AdamW::new(0.01), &ADAMW_WD_WEIGHTS);
+    check!("ADAMW_WD_WEIGHTS", AdamW::new(0.01), &ADAMW_WD_WEIGHTS);
     assert_eq!(AdamW::<Net>::new(0.01).config().weight_decay, 1e-2);
 }
 
 #[test]
 fn adamw_amsgrad() {
-    let opt = AdamW::new(0.05)
-        .weight_decay(0.3)
-        .amsgrad(true)
-        .decay_biases(true);
-    check("ADAMW_AMSGRAD_WD_ALL", opt, &ADAMW_AMSGRAD_WD_ALL);
+    check!(
+        "ADAMW_AMSGRAD_WD_ALL",
+        AdamW::new(0.05)
+            .weight_decay(0.3)
+            .amsgrad(true)
+            .decay_biases(true),
+        &ADAMW_AMSGRAD_WD_ALL
+    );
 }
 
 #[test]
 fn adabound_default() {
-    check("ADABOUND_DEFAULT", AdaBound::new(1e-3), &ADABOUND_DEFAULT);
+    check!("ADABOUND_DEFAULT", AdaBound::new(1e-3), &ADABOUND_DEFAULT);
 }
 
 #[test]
 fn adabound_bounds_bite() {
-    check(
+    check!(
         "ADABOUND_BOUNDS",
         AdaBound::new(0.01).final_lr(0.05).gamma(0.5),
         &ADABOUND_BOUNDS,
@@ -259,20 +293,26 @@ fn adabound_bounds_bite() {
 
 #[test]
 fn amsbound_weight_decay() {
-    let opt = AdaBound::new(0.01)
-        .betas(0.8, 0.99)
-        .final_lr(0.05)
-        .gamma(0.5)
-        .eps(1e-6)
-        .weight_decay(0.1)
-        .amsbound(true)
-        .decay_biases(true);
-    check("AMSBOUND_WD_ALL", opt, &AMSBOUND_WD_ALL);
-    let weights = AdaBound::new(0.01)
-        .final_lr(0.05)
-        .gamma(0.5)
-        .weight_decay(0.1);
-    check("ADABOUND_WD_WEIGHTS", weights, &ADABOUND_WD_WEIGHTS);
+    check!(
+        "AMSBOUND_WD_ALL",
+        AdaBound::new(0.01)
+            .betas(0.8, 0.99)
+            .final_lr(0.05)
+            .gamma(0.5)
+            .eps(1e-6)
+            .weight_decay(0.1)
+            .amsbound(true)
+            .decay_biases(true),
+        &AMSBOUND_WD_ALL
+    );
+    check!(
+        "ADABOUND_WD_WEIGHTS",
+        AdaBound::new(0.01)
+            .final_lr(0.05)
+            .gamma(0.5)
+            .weight_decay(0.1),
+        &ADABOUND_WD_WEIGHTS
+    );
 }
 
 #[test]
@@ -346,6 +386,22 @@ fn state_round_trip_resumes_exactly() {
         || AdaBound::new(0.01).gamma(0.5).amsbound(true),
         &["exp_avg", "exp_avg_sq", "max_exp_avg_sq"],
     );
+}
+
+#[test]
+fn optimizers_chosen_at_run_time() {
+    let mut opts: Vec<Box<dyn Optimizer<Net>>> = vec![
+        Box::new(Sgd::new(0.05).momentum(0.9)),
+        Box::new(Adam::new(0.01).amsgrad(true)),
+    ];
+    let got = run::<f64, _>(&mut opts[0], &[]);
+    assert_close("boxed SGD_MOMENTUM", &got, &SGD_MOMENTUM, 1e-6);
+    let got = run::<f64, _>(&mut opts[1], &[]);
+    assert_close("boxed ADAM_AMSGRAD", &got, &ADAM_AMSGRAD, 1e-6);
+    let mut schedule = nn_runtime::schedule::StepLr::new(0.1, 1).gamma(0.5);
+    let opt: &mut dyn Optimizer<Net> = &mut *opts[0];
+    nn_runtime::schedule::LrSchedule::step_optimizer(&mut schedule, opt, None);
+    assert_eq!(opts[0].lr(), 0.05);
 }
 
 #[test]

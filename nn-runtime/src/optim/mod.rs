@@ -31,7 +31,8 @@
 //! let first = net.loss_and_gradients_into(&x, &y, &Mse, &mut grads);
 //! for _ in 0..200 {
 //!     net.loss_and_gradients_into(&x, &y, &Mse, &mut grads);
-//!     opt.step(&mut net, &grads);
+//!     // Boxed network and gradients: pass the boxes' contents.
+//!     opt.step(&mut *net, &*grads);
 //! }
 //! assert!(net.loss(&x, &y, &Mse) < first);
 //! assert_eq!(opt.steps(), 200);
@@ -115,7 +116,8 @@ pub enum OptimError {
 /// [`set_lr`](Self::set_lr) (see [`crate::schedule`]).
 pub trait Optimizer<N: Trainable> {
     /// Performs one update of `net` with `grads` (`dLoss/dθ`, as `loss.backward()` leaves
-    /// in `p.grad`). Never allocates.
+    /// in `p.grad`). Never allocates. For a boxed network and gradients, pass their
+    /// contents: `opt.step(&mut *net, &*grads)`.
     fn step(&mut self, net: &mut N, grads: &N::Gradients);
 
     /// The current learning rate.
@@ -144,6 +146,37 @@ pub trait Optimizer<N: Trainable> {
     /// The state buffers, mutably, in the order and with the names of
     /// [`state`](Self::state): to restore a checkpoint.
     fn state_mut(&mut self) -> Vec<(&'static str, &mut N::Gradients)>;
+}
+
+/// A boxed optimizer (`Box<dyn Optimizer<N>>`, chosen at run time) is an optimizer.
+impl<N: Trainable, O: Optimizer<N> + ?Sized> Optimizer<N> for Box<O> {
+    fn step(&mut self, net: &mut N, grads: &N::Gradients) {
+        (**self).step(net, grads)
+    }
+
+    fn lr(&self) -> f64 {
+        (**self).lr()
+    }
+
+    fn set_lr(&mut self, lr: f64) {
+        (**self).set_lr(lr)
+    }
+
+    fn steps(&self) -> u64 {
+        (**self).steps()
+    }
+
+    fn set_steps(&mut self, steps: u64) {
+        (**self).set_steps(steps)
+    }
+
+    fn state(&self) -> Vec<(&'static str, &N::Gradients)> {
+        (**self).state()
+    }
+
+    fn state_mut(&mut self) -> Vec<(&'static str, &mut N::Gradients)> {
+        (**self).state_mut()
+    }
 }
 
 /// Converts an `f64` hyper-parameter to the scalar type.

@@ -77,7 +77,10 @@ impl SgdConfig {
 /// ```
 /// # use nn_runtime as nn;
 /// use nn::optim::{Optimizer, Sgd};
-/// nn::network! { pub struct Tiny { input: 3, dense(2) } }
+/// nn::network! {
+///     #[derive(Clone)]
+///     pub struct Tiny { input: 3, dense(2) }
+/// }
 /// let mut net = Tiny::<f32>::seeded(0);
 /// let mut grads = Tiny::<f32>::zero_gradients();
 /// grads.fill(1.0);
