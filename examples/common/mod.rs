@@ -355,6 +355,19 @@ pub fn line_chart(area: &Area<'_>, labels: Labels<'_>, series: &[Series], log_y:
         .x_label_area_size(45)
         .y_label_area_size(70);
     let legend = |chart_series: &[Series]| chart_series.iter().any(|s| !s.label.is_empty());
+    // The legend goes where the lines end up not being: below them if they finish high.
+    let ends: Vec<f64> = series.iter().filter_map(|s| s.points.last().map(|p| p.1)).collect();
+    let end = ends.iter().sum::<f64>() / ends.len().max(1) as f64;
+    let high = if log_y {
+        (end.max(1e-300).ln() - y0.max(1e-300).ln()) > 0.5 * (y1.max(1e-300).ln() - y0.max(1e-300).ln())
+    } else {
+        end - y0 > 0.5 * (y1 - y0)
+    };
+    let position = if high {
+        SeriesLabelPosition::LowerRight
+    } else {
+        SeriesLabelPosition::UpperRight
+    };
     if log_y {
         y0 = y0.max(1e-12) / 1.3;
         y1 *= 1.3;
@@ -378,7 +391,7 @@ pub fn line_chart(area: &Area<'_>, labels: Labels<'_>, series: &[Series], log_y:
                 .label_font((FONT, 16))
                 .background_style(WHITE.mix(0.85))
                 .border_style(BLACK)
-                .position(SeriesLabelPosition::UpperRight)
+                .position(position)
                 .draw()?;
         }
     } else {
@@ -405,7 +418,7 @@ pub fn line_chart(area: &Area<'_>, labels: Labels<'_>, series: &[Series], log_y:
                 .label_font((FONT, 16))
                 .background_style(WHITE.mix(0.85))
                 .border_style(BLACK)
-                .position(SeriesLabelPosition::UpperRight)
+                .position(position)
                 .draw()?;
         }
     }
