@@ -460,7 +460,7 @@ where
 /// A short tick label: no trailing zeros, scientific notation for tiny or huge values.
 pub fn fmt_tick(v: f64) -> String {
     let a = v.abs();
-    if v == 0.0 {
+    if a < 1e-12 {
         "0".into()
     } else if !(1e-3..1e5).contains(&a) {
         format!("{v:.0e}")
@@ -532,6 +532,8 @@ pub fn field_chart(
         .y_desc(labels.y)
         .label_style((FONT, 15))
         .axis_desc_style((FONT, 17))
+        .x_label_formatter(&|v| fmt_tick(*v))
+        .y_label_formatter(&|v| fmt_tick(*v))
         .draw()?;
     for d in dots {
         if d.cross {
@@ -595,6 +597,8 @@ pub fn heat_map(
         .y_desc(labels.y)
         .label_style((FONT, 15))
         .axis_desc_style((FONT, 17))
+        .x_label_formatter(&|v| fmt_tick(*v))
+        .y_label_formatter(&|v| fmt_tick(*v))
         .draw()?;
     let mut cb = ChartBuilder::on(&bar)
         .margin_top(45)
