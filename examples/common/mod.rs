@@ -563,7 +563,8 @@ pub fn field_chart(
 }
 
 /// A heat map of `values` (row-major, `rows` x `cols`, row 0 at the bottom) over `xr` x
-/// `yr`, coloured with viridis from `range.0` to `range.1`, with a colour bar.
+/// `yr`, coloured by `cmap` (a map of `[0, 1]`, e.g. [`viridis`]) from `range.0` to
+/// `range.1`, with a colour bar.
 #[allow(clippy::too_many_arguments)]
 pub fn heat_map(
     area: &Area<'_>,
@@ -574,6 +575,7 @@ pub fn heat_map(
     rows: usize,
     cols: usize,
     range: (f64, f64),
+    cmap: &dyn Fn(f64) -> RGBColor,
 ) -> Res<()> {
     let (main, bar) = area.split_horizontally(area.dim_in_pixel().0.saturating_sub(95));
     let mut chart = ChartBuilder::on(&main)
@@ -588,7 +590,7 @@ pub fn heat_map(
     chart.draw_series((0..rows).flat_map(|r| (0..cols).map(move |c| (r, c))).map(|(r, c)| {
         let x = xr.0 + c as f64 * dx;
         let y = yr.0 + r as f64 * dy;
-        Rectangle::new([(x, y), (x + dx, y + dy)], viridis(scale(values[r * cols + c])).filled())
+        Rectangle::new([(x, y), (x + dx, y + dy)], cmap(scale(values[r * cols + c])).filled())
     }))?;
     chart
         .configure_mesh()
@@ -603,20 +605,21 @@ pub fn heat_map(
     let mut cb = ChartBuilder::on(&bar)
         .margin_top(45)
         .margin_bottom(57)
-        .margin_right(5)
-        .y_label_area_size(60)
+        .margin_left(5)
+        .right_y_label_area_size(60)
         .build_cartesian_2d(0.0..1.0, range.0..range.1)?;
     let n = 100;
     cb.draw_series((0..n).map(|i| {
         let a = range.0 + (range.1 - range.0) * i as f64 / n as f64;
         let b = range.0 + (range.1 - range.0) * (i + 1) as f64 / n as f64;
-        Rectangle::new([(0.0, a), (1.0, b)], viridis(i as f64 / (n - 1) as f64).filled())
+        Rectangle::new([(0.0, a), (1.0, b)], cmap(i as f64 / (n - 1) as f64).filled())
     }))?;
     cb.configure_mesh()
         .disable_mesh()
         .disable_x_axis()
         .label_style((FONT, 13))
         .y_labels(6)
+        .y_label_formatter(&|v| fmt_tick(*v))
         .draw()?;
     Ok(())
 }
