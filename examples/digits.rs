@@ -15,7 +15,7 @@
 //! as images.
 
 #[path = "common/mod.rs"]
-mod common;
+pub mod common;
 
 use common::{Args, Labels, Res, Series, PALETTE};
 use nn::data::csv::{self, Classes, Column, CsvOptions};

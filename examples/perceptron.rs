@@ -11,7 +11,7 @@
 //! for ever. Pictures: the final line over each set, and the mistakes per epoch.
 
 #[path = "common/mod.rs"]
-mod common;
+pub mod common;
 
 use common::{Args, Dot, Labels, Res, Series, PALETTE};
 use nn::init::{seeded_rng, uniform01};

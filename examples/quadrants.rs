@@ -10,9 +10,10 @@
 //! draws the decision regions over the plane.
 
 #[path = "common/mod.rs"]
-mod common;
+pub mod common;
 
 use common::{Args, Dot, Labels, Res, PALETTE};
+use nn::optim::{Optimizer, Sgd};
 use nn::prelude::*;
 use std::path::PathBuf;
 
@@ -53,17 +54,18 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
     }
 
     let mut net = Quadrants::<f64>::seeded(args.seed);
+    // Plain gradient descent; weight decay adds l2 * W to the weights' gradients (not the
+    // biases'), which is the gradient of the L2 penalty (l2 / 2) * |W|^2.
+    let mut opt = Sgd::new(lr).weight_decay(l2);
     let mut history = Vec::new();
     for it in 0..=iterations {
-        let (loss, mut grads) = net.loss_and_gradients(&x, &y, &CrossEntropy);
-        // The L2 penalty (l2 / 2) * |W|^2 on the weights only: its gradient is l2 * W.
+        let (loss, grads) = net.loss_and_gradients(&x, &y, &CrossEntropy);
         let penalty = 0.5 * l2 * weight_squared_norm(&net);
         history.push((it as f64, loss + penalty));
         if it == iterations {
             break;
         }
-        add_weight_decay(&net, &mut grads, l2);
-        net.add_scaled_gradients(&grads, -lr);
+        opt.step(&mut net, &grads);
         if it % (iterations / 10).max(1) == 0 {
             println!("  iteration {it:>6}: loss {:.4} (cross-entropy {loss:.4})", loss + penalty);
         }
@@ -130,18 +132,4 @@ fn weight_squared_norm(net: &Quadrants<f64>) -> f64 {
         .filter(|&t| Quadrants::<f64>::tensor_info(t).kind.decayed_by_default())
         .map(|t| net.tensor(t).iter().map(|w| w * w).sum::<f64>())
         .sum()
-}
-
-fn add_weight_decay(
-    net: &Quadrants<f64>,
-    grads: &mut <Quadrants<f64> as Trainable>::Gradients,
-    l2: f64,
-) {
-    for t in 0..Quadrants::<f64>::TENSORS {
-        if Quadrants::<f64>::tensor_info(t).kind.decayed_by_default() {
-            for (g, w) in grads.tensor_mut(t).iter_mut().zip(net.tensor(t)) {
-                *g += l2 * w;
-            }
-        }
-    }
 }

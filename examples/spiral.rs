@@ -22,7 +22,7 @@
 //! spread of the test loss and accuracy and how often the deep network wins.
 
 #[path = "common/mod.rs"]
-mod common;
+pub mod common;
 
 use common::{Args, Dot, Labels, Progress, Res, Series, PALETTE};
 use nn::init::{seeded_rng, uniform01, SeededRng};

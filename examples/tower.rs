@@ -17,7 +17,7 @@
 //! never saw. Pictures: the tower, then target, learned surface and error as heat maps.
 
 #[path = "common/mod.rs"]
-mod common;
+pub mod common;
 
 use common::{Args, Labels, Res, Series, PALETTE};
 use nn::data::Dataset;

@@ -12,7 +12,7 @@
 //! if any).
 
 #[path = "common/mod.rs"]
-mod common;
+pub mod common;
 
 use common::{Args, Dot, Labels, Res, Series, PALETTE};
 use nn::optim::{Optimizer, Sgd};

@@ -2,7 +2,8 @@
 //! (plotters, with a font compiled in so text renders on any machine), small statistics.
 //!
 //! Not an example itself: each example includes it with
-//! `#[path = "common/mod.rs"] mod common;` (or `../common/mod.rs` from a folder).
+//! `#[path = "common/mod.rs"] pub mod common;` (public so that `tests/test_examples.rs`,
+//! which includes every example as a module, can build their `Args`).
 #![allow(dead_code)]
 
 use plotters::coord::Shift;
