@@ -127,7 +127,9 @@ fn uci_digits(seed: u64) -> Res<(Dataset<f32, 64, 10>, Dataset<f32, 64, 10>)> {
 fn load_mnist(dir: &Path, quick: bool) -> Res<(Dataset<f32, 784, 10>, Dataset<f32, 784, 10>)> {
     let (train, test) = mnist::load::<f32, { mnist::IMAGE_SIZE }, { mnist::CLASSES }>(dir)?;
     if quick {
-        let take = |d: &Dataset<f32, 784, 10>, n: usize| d.select(&(0..n.min(d.len())).collect::<Vec<_>>());
+        let take = |d: &Dataset<f32, 784, 10>, n: usize| {
+            d.select(&(0..n.min(d.len())).collect::<Vec<_>>())
+        };
         return Ok((take(&train, 1000)?, take(&test, 500)?));
     }
     Ok((train, test))
@@ -198,9 +200,15 @@ where
     );
     let cm = confusion_matrix(net, test);
     println!("confusion matrix on the test set (rows: true digit, columns: predicted):");
-    println!("      {}", (0..10).map(|d| format!("{d:>4}")).collect::<String>());
+    println!(
+        "      {}",
+        (0..10).map(|d| format!("{d:>4}")).collect::<String>()
+    );
     for (d, row) in cm.iter().enumerate() {
-        println!("  {d:>2}: {}", row.iter().map(|c| format!("{c:>4}")).collect::<String>());
+        println!(
+            "  {d:>2}: {}",
+            row.iter().map(|c| format!("{c:>4}")).collect::<String>()
+        );
     }
 
     let mut pictures = Vec::new();
@@ -211,11 +219,19 @@ where
         let root = common::png(&path, 1200, 500)?;
         let (left, right) = root.split_horizontally(600);
         let pts = |f: fn(&(f64, f64, f64, f64)) -> f64| -> Vec<(f64, f64)> {
-            curves.iter().enumerate().map(|(e, c)| ((e + 1) as f64, f(c))).collect()
+            curves
+                .iter()
+                .enumerate()
+                .map(|(e, c)| ((e + 1) as f64, f(c)))
+                .collect()
         };
         common::line_chart(
             &left,
-            Labels { title: "Cross-entropy loss", x: "epoch", y: "loss" },
+            Labels {
+                title: "Cross-entropy loss",
+                x: "epoch",
+                y: "loss",
+            },
             &[
                 Series::line("training set", pts(|c| c.0), PALETTE[0]),
                 Series::line("held-out test set", pts(|c| c.2), PALETTE[1]),
@@ -224,7 +240,11 @@ where
         )?;
         common::line_chart(
             &right,
-            Labels { title: "Accuracy", x: "epoch", y: "accuracy (%)" },
+            Labels {
+                title: "Accuracy",
+                x: "epoch",
+                y: "accuracy (%)",
+            },
             &[
                 Series::line("training set", pts(|c| 100.0 * c.1), PALETTE[0]),
                 Series::line("held-out test set", pts(|c| 100.0 * c.3), PALETTE[1]),
@@ -244,11 +264,16 @@ where
             .map(|(x, y)| {
                 let p = net.forward(x);
                 let k = common::argmax(p.iter().map(|v| v.to_f64()));
-                (k, common::argmax(y.iter().map(|v| v.to_f64())), p[k].to_f64())
+                (
+                    k,
+                    common::argmax(y.iter().map(|v| v.to_f64())),
+                    p[k].to_f64(),
+                )
             })
             .collect();
-        let mistakes: Vec<usize> =
-            (0..test.len()).filter(|&i| predictions[i].0 != predictions[i].1).collect();
+        let mistakes: Vec<usize> = (0..test.len())
+            .filter(|&i| predictions[i].0 != predictions[i].1)
+            .collect();
         let first: Vec<usize> = (0..test.len().min(40)).collect();
         let shown_mistakes: Vec<usize> = mistakes.iter().copied().take(20).collect();
         let cell = (80 / side).max(2) as i32;
@@ -332,8 +357,22 @@ where
             let normed: Vec<f64> = wu.iter().map(|v| v / scale).collect();
             let cx = 20 + (u % cols) as i32 * w;
             let cy = 50 + (u / cols) as i32 * h;
-            common::gray_image(&root, &normed, side, side, (cx, cy), cell, &common::diverging)?;
-            common::text(&root, &format!("unit {u}, max |w| {scale:.2}"), (cx, cy + img + 4), 12, BLACK)?;
+            common::gray_image(
+                &root,
+                &normed,
+                side,
+                side,
+                (cx, cy),
+                cell,
+                &common::diverging,
+            )?;
+            common::text(
+                &root,
+                &format!("unit {u}, max |w| {scale:.2}"),
+                (cx, cy + img + 4),
+                12,
+                BLACK,
+            )?;
         }
         root.present()?;
     }

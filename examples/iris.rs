@@ -42,7 +42,9 @@ fn main() -> std::process::ExitCode {
 pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/iris.csv");
     // The first line is scikit-learn's header: "150,4,setosa,versicolor,virginica".
-    let options = CsvOptions::new().header(true).label(Column::Last, Classes::Integers);
+    let options = CsvOptions::new()
+        .header(true)
+        .label(Column::Last, Classes::Integers);
     let data = csv::load::<f64, 4, 3>(&path, &options)?;
     let (mut train, mut test) = data.split(0.7, &mut seeded_rng(args.seed))?;
     let scaler = Standardizer::fit(&train)?;
@@ -87,9 +89,20 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
         test.len()
     );
     println!("confusion matrix (rows: true species, columns: predicted):");
-    println!("{:>12} {}", "", SPECIES.iter().map(|s| format!("{s:>11}")).collect::<String>());
+    println!(
+        "{:>12} {}",
+        "",
+        SPECIES
+            .iter()
+            .map(|s| format!("{s:>11}"))
+            .collect::<String>()
+    );
     for (k, row) in cm.iter().enumerate() {
-        println!("{:>12} {}", SPECIES[k], row.iter().map(|c| format!("{c:>11}")).collect::<String>());
+        println!(
+            "{:>12} {}",
+            SPECIES[k],
+            row.iter().map(|c| format!("{c:>11}")).collect::<String>()
+        );
     }
 
     let mut pictures = Vec::new();
@@ -98,14 +111,30 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
         let root = common::png(&path, 1150, 500)?;
         let (left, right) = root.split_horizontally(600);
         let pts = |f: fn(&nn::train::EpochReport) -> f64| -> Vec<(f64, f64)> {
-            history.epochs.iter().map(|r| ((r.epoch + 1) as f64, f(r))).collect()
+            history
+                .epochs
+                .iter()
+                .map(|r| ((r.epoch + 1) as f64, f(r)))
+                .collect()
         };
         common::line_chart(
             &left,
-            Labels { title: "Cross-entropy loss", x: "epoch", y: "loss" },
+            Labels {
+                title: "Cross-entropy loss",
+                x: "epoch",
+                y: "loss",
+            },
             &[
-                Series::line("training (mean over the epoch)", pts(|r| r.train_loss), PALETTE[0]),
-                Series::line("held-out test", pts(|r| r.validation_loss.unwrap_or(f64::NAN)), PALETTE[1]),
+                Series::line(
+                    "training (mean over the epoch)",
+                    pts(|r| r.train_loss),
+                    PALETTE[0],
+                ),
+                Series::line(
+                    "held-out test",
+                    pts(|r| r.validation_loss.unwrap_or(f64::NAN)),
+                    PALETTE[1],
+                ),
             ],
             true,
         )?;
@@ -136,7 +165,11 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
                 let y = 2.0 - t as f64;
                 let shade = count as f64 / max as f64;
                 let base = if t == p { PALETTE[0] } else { PALETTE[5] };
-                let fill = common::mix(WHITE, base, if count == 0 { 0.0 } else { 0.2 + 0.7 * shade });
+                let fill = common::mix(
+                    WHITE,
+                    base,
+                    if count == 0 { 0.0 } else { 0.2 + 0.7 * shade },
+                );
                 chart.draw_series(std::iter::once(Rectangle::new(
                     [(p as f64, y), (p as f64 + 1.0, y + 1.0)],
                     fill.filled(),

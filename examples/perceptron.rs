@@ -91,13 +91,22 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
     println!(
         "linearly separable set (100 points): {} after {} epochs ({} updates); mistakes per \
          epoch: {:?}",
-        if converged { "converged, no mistake" } else { "NOT converged" },
+        if converged {
+            "converged, no mistake"
+        } else {
+            "NOT converged"
+        },
         m1.len(),
         m1.iter().sum::<usize>(),
         m1
     );
 
-    let xor: Vec<Sample> = vec![([0.0, 0.0], 0.0), ([0.0, 1.0], 1.0), ([1.0, 0.0], 1.0), ([1.0, 1.0], 0.0)];
+    let xor: Vec<Sample> = vec![
+        ([0.0, 0.0], 0.0),
+        ([0.0, 1.0], 1.0),
+        ([1.0, 0.0], 1.0),
+        ([1.0, 1.0], 0.0),
+    ];
     let mut p2 = Perceptron::<f64>::seeded(args.seed);
     let m2 = train(&mut p2, &xor, max_epochs);
     let best = m2.iter().min().copied().unwrap_or(0);
@@ -129,21 +138,37 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
         }
         let dots = |data: &[Sample]| -> Vec<Dot> {
             data.iter()
-                .map(|&(x, t)| Dot { x: x[0], y: x[1], color: class_color(t), cross: false })
+                .map(|&(x, t)| Dot {
+                    x: x[0],
+                    y: x[1],
+                    color: class_color(t),
+                    cross: false,
+                })
                 .collect()
         };
         let legend = vec![
-            ("class 1 (shaded: the perceptron says 1)".to_string(), PALETTE[0]),
+            (
+                "class 1 (shaded: the perceptron says 1)".to_string(),
+                PALETTE[0],
+            ),
             ("class 0".to_string(), PALETTE[1]),
         ];
         let title = format!(
             "Separable: {} after {} epochs",
-            if converged { "converged" } else { "not converged" },
+            if converged {
+                "converged"
+            } else {
+                "not converged"
+            },
             m1.len()
         );
         common::field_chart(
             &areas[0],
-            Labels { title: &title, x: "x1", y: "x2" },
+            Labels {
+                title: &title,
+                x: "x1",
+                y: "x2",
+            },
             (-2.2, 2.2),
             (-2.2, 2.2),
             150,
@@ -155,10 +180,17 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
             .iter()
             .filter(|&&(x, t)| p2.forward(&SVector::<f64, 2>::new(x[0], x[1]))[0] != t)
             .count();
-        let title = format!("XOR after {} epochs: the last line misclassifies {final_wrong} of 4", m2.len());
+        let title = format!(
+            "XOR after {} epochs: the last line misclassifies {final_wrong} of 4",
+            m2.len()
+        );
         common::field_chart(
             &areas[1],
-            Labels { title: &title, x: "x1", y: "x2" },
+            Labels {
+                title: &title,
+                x: "x1",
+                y: "x2",
+            },
             (-0.5, 1.5),
             (-0.5, 1.5),
             150,
@@ -166,10 +198,19 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
             &dots(&xor),
             &legend,
         )?;
-        let pts = |m: &[usize]| m.iter().enumerate().map(|(e, &k)| ((e + 1) as f64, k as f64)).collect();
+        let pts = |m: &[usize]| {
+            m.iter()
+                .enumerate()
+                .map(|(e, &k)| ((e + 1) as f64, k as f64))
+                .collect()
+        };
         common::line_chart(
             &areas[2],
-            Labels { title: "Mistakes (updates) during each epoch", x: "epoch", y: "mistakes" },
+            Labels {
+                title: "Mistakes (updates) during each epoch",
+                x: "epoch",
+                y: "mistakes",
+            },
             &[
                 Series::line("separable set (100 points)", pts(&m1), PALETTE[2]),
                 Series::line("XOR (4 points)", pts(&m2), PALETTE[5]),

@@ -28,8 +28,18 @@ nn::network! {
 
 /// The four training points, one per quadrant, and their quadrant (0 = I, 1 = II, 2 = III,
 /// 3 = IV).
-const POINTS: [(f64, f64, usize); 4] = [(2.0, 1.0, 0), (-1.0, 1.0, 1), (-1.0, -1.0, 2), (1.0, -1.0, 3)];
-const NAMES: [&str; 4] = ["I (x>0, y>0)", "II (x<0, y>0)", "III (x<0, y<0)", "IV (x>0, y<0)"];
+const POINTS: [(f64, f64, usize); 4] = [
+    (2.0, 1.0, 0),
+    (-1.0, 1.0, 1),
+    (-1.0, -1.0, 2),
+    (1.0, -1.0, 3),
+];
+const NAMES: [&str; 4] = [
+    "I (x>0, y>0)",
+    "II (x<0, y>0)",
+    "III (x<0, y<0)",
+    "IV (x>0, y<0)",
+];
 
 fn main() -> std::process::ExitCode {
     common::main("quadrants", &[], run)
@@ -67,7 +77,10 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
         }
         opt.step(&mut net, &grads);
         if it % (iterations / 10).max(1) == 0 {
-            println!("  iteration {it:>6}: loss {:.4} (cross-entropy {loss:.4})", loss + penalty);
+            println!(
+                "  iteration {it:>6}: loss {:.4} (cross-entropy {loss:.4})",
+                loss + penalty
+            );
         }
     }
     let final_loss = history.last().map_or(f64::NAN, |h| h.1);
@@ -76,7 +89,11 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
     println!("probability of the right quadrant:");
     let p = net.forward_batch(&x);
     for (j, &(px, py, q)) in POINTS.iter().enumerate() {
-        println!("  ({px:>4}, {py:>4}) quadrant {:<15} p = {:.3}", NAMES[q], p[(q, j)]);
+        println!(
+            "  ({px:>4}, {py:>4}) quadrant {:<15} p = {:.3}",
+            NAMES[q],
+            p[(q, j)]
+        );
     }
 
     // Pictures.
@@ -93,10 +110,16 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
         };
         let dots: Vec<Dot> = POINTS
             .iter()
-            .map(|&(px, py, q)| Dot { x: px, y: py, color: PALETTE[q], cross: false })
+            .map(|&(px, py, q)| Dot {
+                x: px,
+                y: py,
+                color: PALETTE[q],
+                cross: false,
+            })
             .collect();
-        let legend: Vec<(String, plotters::style::RGBColor)> =
-            (0..4).map(|k| (format!("quadrant {}", NAMES[k]), PALETTE[k])).collect();
+        let legend: Vec<(String, plotters::style::RGBColor)> = (0..4)
+            .map(|k| (format!("quadrant {}", NAMES[k]), PALETTE[k]))
+            .collect();
         common::field_chart(
             &left,
             Labels {

@@ -26,8 +26,8 @@ pub mod common;
 
 use common::{Args, Dot, Labels, Progress, Res, Series, PALETTE};
 use nn::init::{seeded_rng, uniform01, SeededRng};
-use nn::prelude::*;
 use nn::params::ZeroableParameters;
+use nn::prelude::*;
 use nn::TensorKind;
 use std::path::PathBuf;
 
@@ -234,9 +234,17 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
     );
     println!(
         "{:>6} | {:^34} | {:^34} | {:>10} | {:^21}",
-        "epoch", "wide 7-6-1 test loss", "deep 7-3-3-1 test loss", "deep wins", "test accuracy (median)"
+        "epoch",
+        "wide 7-6-1 test loss",
+        "deep 7-3-3-1 test loss",
+        "deep wins",
+        "test accuracy (median)"
     );
-    let mut checkpoints: Vec<usize> = CHECKPOINTS.iter().copied().filter(|&e| e < epochs).collect();
+    let mut checkpoints: Vec<usize> = CHECKPOINTS
+        .iter()
+        .copied()
+        .filter(|&e| e < epochs)
+        .collect();
     checkpoints.push(epochs);
     for &e in &checkpoints {
         let w: Vec<f64> = wide_runs.iter().map(|r| r.test_loss[e]).collect();
@@ -254,19 +262,21 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
             100.0 * common::median(&da)
         );
     }
-    println!(
-        "\nthe course note's single runs: wide 0.113 at epoch 370, deep 0.049 at epoch 259"
-    );
+    println!("\nthe course note's single runs: wide 0.113 at epoch 370, deep 0.049 at epoch 259");
 
     // Pictures.
     let mut pictures = Vec::new();
-    let band = |runs: &[Run], f: &dyn Fn(&Run) -> &Vec<f64>| -> (Vec<(f64, f64)>, Vec<(f64, f64, f64)>) {
+    let band = |runs: &[Run], f: &dyn Fn(&Run) -> &Vec<f64>| -> (Vec<(f64, f64)>, Vec<Band>) {
         let mut med = Vec::new();
         let mut b = Vec::new();
         for e in 0..=epochs {
             let v: Vec<f64> = runs.iter().map(|r| f(r)[e]).collect();
             med.push((e as f64, common::median(&v)));
-            b.push((e as f64, common::quantile(&v, 0.25), common::quantile(&v, 0.75)));
+            b.push((
+                e as f64,
+                common::quantile(&v, 0.25),
+                common::quantile(&v, 0.75),
+            ));
         }
         (med, b)
     };
@@ -275,7 +285,11 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
         let root = common::png(&path, 1200, 520)?;
         let (left, right) = root.split_horizontally(600);
         for (area, what, f) in [
-            (&left, "test loss", (|r: &Run| &r.test_loss) as fn(&Run) -> &Vec<f64>),
+            (
+                &left,
+                "test loss",
+                (|r: &Run| &r.test_loss) as fn(&Run) -> &Vec<f64>,
+            ),
             (&right, "training loss", |r: &Run| &r.train_loss),
         ] {
             let (wm, wb) = band(&wide_runs, &f);
@@ -283,10 +297,20 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
             let title = format!("Spiral {what}: median and 25-75% band, {seeds} seeds");
             common::line_chart(
                 area,
-                Labels { title: &title, x: "epoch", y: "loss (mean ½(o - t)²)" },
+                Labels {
+                    title: &title,
+                    x: "epoch",
+                    y: "loss (mean ½(o - t)²)",
+                },
                 &[
-                    Series { band: Some(wb), ..Series::line("wide 7-6-1", wm, PALETTE[1]) },
-                    Series { band: Some(db), ..Series::line("deep 7-3-3-1", dm, PALETTE[0]) },
+                    Series {
+                        band: Some(wb),
+                        ..Series::line("wide 7-6-1", wm, PALETTE[1])
+                    },
+                    Series {
+                        band: Some(db),
+                        ..Series::line("deep 7-3-3-1", dm, PALETTE[0])
+                    },
                 ],
                 true,
             )?;
@@ -314,13 +338,20 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
                 .map(|(i, p)| Dot {
                     x: p.x,
                     y: p.y,
-                    color: if p.label > 0.0 { common::diverging(1.0) } else { common::diverging(-1.0) },
+                    color: if p.label > 0.0 {
+                        common::diverging(1.0)
+                    } else {
+                        common::diverging(-1.0)
+                    },
                     cross: i >= split,
                 })
                 .collect()
         };
         let legend = vec![
-            ("label +1 (discs: train, crosses: test)".to_string(), common::diverging(1.0)),
+            (
+                "label +1 (discs: train, crosses: test)".to_string(),
+                common::diverging(1.0),
+            ),
             ("label -1".to_string(), common::diverging(-1.0)),
         ];
         let wide = &nets[wi].0;
@@ -331,7 +362,11 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
         );
         common::field_chart(
             &left,
-            Labels { title: &title, x: "x", y: "y" },
+            Labels {
+                title: &title,
+                x: "x",
+                y: "y",
+            },
             (-6.0, 6.0),
             (-6.0, 6.0),
             100,
@@ -347,7 +382,11 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
         );
         common::field_chart(
             &right,
-            Labels { title: &title, x: "x", y: "y" },
+            Labels {
+                title: &title,
+                x: "x",
+                y: "y",
+            },
             (-6.0, 6.0),
             (-6.0, 6.0),
             100,
@@ -369,7 +408,8 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
         let (lo, hi) = common::bounds(w.iter().chain(&d).copied().filter(|v| *v > 0.0));
         let (lo, hi) = (lo / 1.5, hi * 1.5);
         let wins = w.iter().zip(&d).filter(|(w, d)| d < w).count();
-        let title = format!("Test loss at epoch {epochs}, one dot per seed: deep wins {wins}/{seeds}");
+        let title =
+            format!("Test loss at epoch {epochs}, one dot per seed: deep wins {wins}/{seeds}");
         let mut chart = ChartBuilder::on(&root)
             .caption(title, (common::FONT, 19))
             .margin(15)
@@ -387,11 +427,16 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
             .y_label_formatter(&|v| common::fmt_tick(*v))
             .draw()?;
         chart
-            .draw_series(LineSeries::new(vec![(lo, lo), (hi, hi)], BLACK.stroke_width(1)))?
+            .draw_series(LineSeries::new(
+                vec![(lo, lo), (hi, hi)],
+                BLACK.stroke_width(1),
+            ))?
             .label("equal loss (below: deep wins)")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], BLACK.stroke_width(1)));
         chart.draw_series(
-            w.iter().zip(&d).map(|(&a, &b)| Circle::new((a, b), 5, PALETTE[0].mix(0.7).filled())),
+            w.iter()
+                .zip(&d)
+                .map(|(&a, &b)| Circle::new((a, b), 5, PALETTE[0].mix(0.7).filled())),
         )?;
         chart
             .configure_series_labels()
@@ -405,6 +450,9 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
     pictures.push(path);
     Ok(pictures)
 }
+
+/// A point of a band: epoch, lower and upper quantile.
+type Band = (f64, f64, f64);
 
 /// `median [q25-q75] (min-max)` of `v`, 34 characters wide.
 fn spread(v: &[f64]) -> String {

@@ -55,7 +55,10 @@ fn target(x: f64, y: f64) -> f64 {
 fn build_tower(w: f64, h: f64) -> Tower<f64> {
     let mut t = Tower::<f64>::zeros();
     // Hidden unit k is sigmoid(w * (coordinate - edge)).
-    for (k, (coord, edge)) in [(0, 0.4), (0, 0.6), (1, 0.4), (1, 0.6)].into_iter().enumerate() {
+    for (k, (coord, edge)) in [(0, 0.4), (0, 0.6), (1, 0.4), (1, 0.6)]
+        .into_iter()
+        .enumerate()
+    {
         t.layer0.weight[(k, coord)] = w;
         t.layer0.bias[k] = -w * edge;
     }
@@ -105,12 +108,21 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
         let (left, right) = root.split_horizontally(550);
         // The sum of the hidden steps before the threshold, then the tower itself.
         let sum = |x: f64, y: f64| {
-            let z = |k: usize, v: f64| 1.0 / (1.0 + (-(tower.layer0.weight[(k, if k < 2 { 0 } else { 1 })] * v + tower.layer0.bias[k])).exp());
+            let z = |k: usize, v: f64| {
+                1.0 / (1.0
+                    + (-(tower.layer0.weight[(k, if k < 2 { 0 } else { 1 })] * v
+                        + tower.layer0.bias[k]))
+                        .exp())
+            };
             h * (z(0, x) - z(1, x) + z(2, y) - z(3, y))
         };
         common::heat_map(
             &left,
-            Labels { title: "Hidden steps summed: h(x-step) + h(y-step)", x: "x", y: "y" },
+            Labels {
+                title: "Hidden steps summed: h(x-step) + h(y-step)",
+                x: "x",
+                y: "y",
+            },
             (0.0, 1.0),
             (0.0, 1.0),
             &grid(SHOW, &sum),
@@ -121,7 +133,11 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
         )?;
         common::heat_map(
             &right,
-            Labels { title: "Output sigmoid(sum - 1.5h): a tower", x: "x", y: "y" },
+            Labels {
+                title: "Output sigmoid(sum - 1.5h): a tower",
+                x: "x",
+                y: "y",
+            },
             (0.0, 1.0),
             (0.0, 1.0),
             &grid(SHOW, &at),
@@ -159,7 +175,11 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
         .seed(args.seed)
         .on_epoch(|r, _| {
             if (r.epoch + 1) % every == 0 {
-                println!("  epoch {:>5}: training loss {:.6}", r.epoch + 1, r.train_loss);
+                println!(
+                    "  epoch {:>5}: training loss {:.6}",
+                    r.epoch + 1,
+                    r.train_loss
+                );
             }
         })
         .fit(&mut net)?;
@@ -186,7 +206,11 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
         let range = common::bounds(t.iter().chain(&p).copied());
         common::heat_map(
             &areas[0],
-            Labels { title: "Target: two Gaussian bumps", x: "x", y: "y" },
+            Labels {
+                title: "Target: two Gaussian bumps",
+                x: "x",
+                y: "y",
+            },
             (0.0, 1.0),
             (0.0, 1.0),
             &t,
@@ -198,7 +222,11 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
         let title = format!("Learned by 2-32-32-1 (grid MSE {train_mse:.1e})");
         common::heat_map(
             &areas[1],
-            Labels { title: &title, x: "x", y: "y" },
+            Labels {
+                title: &title,
+                x: "x",
+                y: "y",
+            },
             (0.0, 1.0),
             (0.0, 1.0),
             &p,
@@ -210,7 +238,11 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
         let title = format!("Error, learned - target (blue > 0), fine-grid MSE {fine_mse:.1e}");
         common::heat_map(
             &areas[2],
-            Labels { title: &title, x: "x", y: "y" },
+            Labels {
+                title: &title,
+                x: "x",
+                y: "y",
+            },
             (0.0, 1.0),
             (0.0, 1.0),
             &err,
@@ -226,10 +258,18 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
     let path = common::out_file(args, "fit_loss.png")?;
     {
         let root = common::png(&path, 700, 450)?;
-        let pts = history.epochs.iter().map(|r| ((r.epoch + 1) as f64, r.train_loss)).collect();
+        let pts = history
+            .epochs
+            .iter()
+            .map(|r| ((r.epoch + 1) as f64, r.train_loss))
+            .collect();
         common::line_chart(
             &root,
-            Labels { title: "Training loss of the surface fit", x: "epoch", y: "mean squared error" },
+            Labels {
+                title: "Training loss of the surface fit",
+                x: "epoch",
+                y: "mean squared error",
+            },
             &[Series::line("", pts, PALETTE[0])],
             true,
         )?;

@@ -70,7 +70,10 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
         println!(
             "  seed {seed:>3}: loss {:.5}, outputs [{}] -> {}",
             curve[steps].1,
-            (0..4).map(|c| format!("{:.3}", out[(0, c)])).collect::<Vec<_>>().join(", "),
+            (0..4)
+                .map(|c| format!("{:.3}", out[(0, c)]))
+                .collect::<Vec<_>>()
+                .join(", "),
             if solved { "solved" } else { "stuck" }
         );
         results.push((seed, net, curve, solved));
@@ -87,7 +90,11 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
             .map(|c| Dot {
                 x: INPUTS[c][0],
                 y: INPUTS[c][1],
-                color: if TARGETS[c] > 0.5 { PALETTE[0] } else { PALETTE[1] },
+                color: if TARGETS[c] > 0.5 {
+                    PALETTE[0]
+                } else {
+                    PALETTE[1]
+                },
                 cross: false,
             })
             .collect();
@@ -114,7 +121,11 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
                     let f = field(net);
                     common::field_chart(
                         area,
-                        Labels { title: &title, x: "x1", y: "x2" },
+                        Labels {
+                            title: &title,
+                            x: "x1",
+                            y: "x2",
+                        },
                         (-0.5, 1.5),
                         (-0.5, 1.5),
                         150,
@@ -136,10 +147,17 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
                 Series::line("", curve.clone(), c)
             })
             .collect();
-        let title = format!("Loss per seed: {solved} solved (green), {} stuck (red)", seeds - solved);
+        let title = format!(
+            "Loss per seed: {solved} solved (green), {} stuck (red)",
+            seeds - solved
+        );
         common::line_chart(
             &areas[2],
-            Labels { title: &title, x: "step", y: "binary cross-entropy" },
+            Labels {
+                title: &title,
+                x: "step",
+                y: "binary cross-entropy",
+            },
             &series,
             true,
         )?;

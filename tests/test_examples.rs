@@ -3,7 +3,9 @@
 //!
 //! The examples are included as modules and their `run` functions called directly, so
 //! this test needs no second cargo invocation; each runs on a thread with a large stack,
-//! as a program's main thread would have.
+//! as a program's main thread would have. Every example includes its own copy of
+//! `examples/common/mod.rs`, hence `duplicate_mod`.
+#![allow(clippy::duplicate_mod)]
 
 use std::path::{Path, PathBuf};
 
@@ -62,12 +64,27 @@ fn check_pictures(dir: &Path, pictures: &[PathBuf], expected: &[&str]) {
         .collect();
     assert_eq!(names, expected, "the pictures written");
     for p in pictures {
-        assert!(p.starts_with(dir), "{} is not in --out {}", p.display(), dir.display());
+        assert!(
+            p.starts_with(dir),
+            "{} is not in --out {}",
+            p.display(),
+            dir.display()
+        );
         let bytes = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{} is not a PNG", p.display());
+        assert_eq!(
+            &bytes[..8],
+            b"\x89PNG\r\n\x1a\n",
+            "{} is not a PNG",
+            p.display()
+        );
         // A blank white picture of this size compresses to a few kilobytes; a chart with
         // text, axes and data is far larger.
-        assert!(bytes.len() > 10_000, "{} is only {} bytes", p.display(), bytes.len());
+        assert!(
+            bytes.len() > 10_000,
+            "{} is only {} bytes",
+            p.display(),
+            bytes.len()
+        );
     }
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -99,9 +116,18 @@ run_quick!(
     spiral_quick,
     spiral,
     [],
-    ["loss_curves.png", "decision_boundaries.png", "paired_final_loss.png"]
+    [
+        "loss_curves.png",
+        "decision_boundaries.png",
+        "paired_final_loss.png"
+    ]
 );
-run_quick!(tower_quick, tower, [], ["tower.png", "fit.png", "fit_loss.png"]);
+run_quick!(
+    tower_quick,
+    tower,
+    [],
+    ["tower.png", "fit.png", "fit_loss.png"]
+);
 run_quick!(iris_quick, iris, [], ["iris.png"]);
 run_quick!(
     digits_quick,
@@ -135,8 +161,16 @@ fn fake_mnist(dir: &Path, train: usize, test: usize) {
                 images[i * 784 + row * 28 + c] = 255;
             }
         }
-        write_idx(&dir.join(format!("{prefix}-images-idx3-ubyte")), &[n as u32, 28, 28], &images);
-        write_idx(&dir.join(format!("{prefix}-labels-idx1-ubyte")), &[n as u32], &labels);
+        write_idx(
+            &dir.join(format!("{prefix}-images-idx3-ubyte")),
+            &[n as u32, 28, 28],
+            &images,
+        );
+        write_idx(
+            &dir.join(format!("{prefix}-labels-idx1-ubyte")),
+            &[n as u32],
+            &labels,
+        );
     }
 }
 
@@ -177,7 +211,11 @@ fn digits_mnist_quick_on_fake_idx_files() {
 #[test]
 fn digits_mnist_reports_missing_files() {
     let empty = out_dir("mnist-empty");
-    let argv = vec!["--quick".to_string(), "--mnist".into(), empty.to_str().unwrap().into()];
+    let argv = vec![
+        "--quick".to_string(),
+        "--mnist".into(),
+        empty.to_str().unwrap().into(),
+    ];
     let args = digits::common::Args::parse("digits", &["--mnist"], argv).unwrap();
     let err = digits::run(&args).unwrap_err().to_string();
     assert!(err.contains("train-images-idx3-ubyte"), "{err}");
@@ -187,8 +225,16 @@ fn digits_mnist_reports_missing_files() {
 #[test]
 fn options_are_parsed_and_checked() {
     use quadrants::common::Args;
-    let a = Args::parse("quadrants", &[], ["--seed", "7", "--out=x/y"].map(String::from)).unwrap();
-    assert_eq!((a.seed, a.out.as_path(), a.quick), (7, Path::new("x/y"), false));
+    let a = Args::parse(
+        "quadrants",
+        &[],
+        ["--seed", "7", "--out=x/y"].map(String::from),
+    )
+    .unwrap();
+    assert_eq!(
+        (a.seed, a.out.as_path(), a.quick),
+        (7, Path::new("x/y"), false)
+    );
     assert_eq!(
         Args::parse("quadrants", &[], Vec::new()).unwrap().out,
         Path::new("target/examples/quadrants")
@@ -196,7 +242,10 @@ fn options_are_parsed_and_checked() {
     let err = Args::parse("quadrants", &[], ["--mnist", "d"].map(String::from)).unwrap_err();
     assert!(err.contains("unknown option `--mnist`"), "{err}");
     let err = Args::parse("quadrants", &[], ["--seed", "x"].map(String::from)).unwrap_err();
-    assert!(err.contains("`--seed` needs a non-negative whole number"), "{err}");
+    assert!(
+        err.contains("`--seed` needs a non-negative whole number"),
+        "{err}"
+    );
     let err = Args::parse("quadrants", &[], ["--out"].map(String::from)).unwrap_err();
     assert!(err.contains("`--out` needs a folder"), "{err}");
 }

@@ -229,13 +229,9 @@ pub const FONT: &str = "sans-serif";
 pub fn init_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        plotters::style::register_font(
-            FONT,
-            FontStyle::Normal,
-            include_bytes!("DejaVuSans.ttf"),
-        )
-        .map_err(|_| ())
-        .expect("the compiled-in font is a valid TrueType font");
+        plotters::style::register_font(FONT, FontStyle::Normal, include_bytes!("DejaVuSans.ttf"))
+            .map_err(|_| ())
+            .expect("the compiled-in font is a valid TrueType font");
     });
 }
 
@@ -279,7 +275,11 @@ pub fn viridis(t: f64) -> RGBColor {
         (170, 220, 50),
         (253, 231, 37),
     ];
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let x = t * (C.len() - 1) as f64;
     let i = (x.floor() as usize).min(C.len() - 2);
     let f = x - i as f64;
@@ -291,7 +291,11 @@ pub fn viridis(t: f64) -> RGBColor {
 /// A diverging map for values in `[-1, 1]`: orange for -1, white for 0, blue for +1
 /// (the TensorFlow Playground's colours).
 pub fn diverging(v: f64) -> RGBColor {
-    let v = if v.is_finite() { v.clamp(-1.0, 1.0) } else { 0.0 };
+    let v = if v.is_finite() {
+        v.clamp(-1.0, 1.0)
+    } else {
+        0.0
+    };
     if v < 0.0 {
         mix(WHITE, RGBColor(245, 147, 34), -v)
     } else {
@@ -357,10 +361,14 @@ pub fn line_chart(area: &Area<'_>, labels: Labels<'_>, series: &[Series], log_y:
         .y_label_area_size(70);
     let legend = |chart_series: &[Series]| chart_series.iter().any(|s| !s.label.is_empty());
     // The legend goes where the lines end up not being: below them if they finish high.
-    let ends: Vec<f64> = series.iter().filter_map(|s| s.points.last().map(|p| p.1)).collect();
+    let ends: Vec<f64> = series
+        .iter()
+        .filter_map(|s| s.points.last().map(|p| p.1))
+        .collect();
     let end = ends.iter().sum::<f64>() / ends.len().max(1) as f64;
     let high = if log_y {
-        (end.max(1e-300).ln() - y0.max(1e-300).ln()) > 0.5 * (y1.max(1e-300).ln() - y0.max(1e-300).ln())
+        (end.max(1e-300).ln() - y0.max(1e-300).ln())
+            > 0.5 * (y1.max(1e-300).ln() - y0.max(1e-300).ln())
     } else {
         end - y0 > 0.5 * (y1 - y0)
     };
@@ -438,7 +446,10 @@ where
         if let Some(band) = &s.band {
             let mut poly: Vec<(f64, f64)> = band.iter().map(|&(x, _, hi)| (x, hi)).collect();
             poly.extend(band.iter().rev().map(|&(x, lo, _)| (x, lo)));
-            chart.draw_series(std::iter::once(Polygon::new(poly, s.color.mix(0.2).filled())))?;
+            chart.draw_series(std::iter::once(Polygon::new(
+                poly,
+                s.color.mix(0.2).filled(),
+            )))?;
         }
     }
     for s in series {
@@ -502,6 +513,7 @@ pub struct Dot {
 
 /// Paints `field(x, y)` over the rectangle `xr` x `yr` at `res` x `res` cells, draws
 /// `dots` over it and a legend of `(text, colour)` entries (filled squares).
+#[allow(clippy::too_many_arguments)]
 pub fn field_chart(
     area: &Area<'_>,
     labels: Labels<'_>,
@@ -520,12 +532,16 @@ pub fn field_chart(
         .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)?;
     let dx = (xr.1 - xr.0) / res as f64;
     let dy = (yr.1 - yr.0) / res as f64;
-    chart.draw_series((0..res).flat_map(|i| (0..res).map(move |j| (i, j))).map(|(i, j)| {
-        let x = xr.0 + i as f64 * dx;
-        let y = yr.0 + j as f64 * dy;
-        let c = field(x + dx / 2.0, y + dy / 2.0);
-        Rectangle::new([(x, y), (x + dx, y + dy)], c.filled())
-    }))?;
+    chart.draw_series(
+        (0..res)
+            .flat_map(|i| (0..res).map(move |j| (i, j)))
+            .map(|(i, j)| {
+                let x = xr.0 + i as f64 * dx;
+                let y = yr.0 + j as f64 * dy;
+                let c = field(x + dx / 2.0, y + dy / 2.0);
+                Rectangle::new([(x, y), (x + dx, y + dy)], c.filled())
+            }),
+    )?;
     chart
         .configure_mesh()
         .disable_mesh()
@@ -538,16 +554,32 @@ pub fn field_chart(
         .draw()?;
     for d in dots {
         if d.cross {
-            chart.draw_series(std::iter::once(Cross::new((d.x, d.y), 5, d.color.stroke_width(2))))?;
+            chart.draw_series(std::iter::once(Cross::new(
+                (d.x, d.y),
+                5,
+                d.color.stroke_width(2),
+            )))?;
         } else {
-            chart.draw_series(std::iter::once(Circle::new((d.x, d.y), 5, d.color.filled())))?;
-            chart.draw_series(std::iter::once(Circle::new((d.x, d.y), 5, BLACK.stroke_width(1))))?;
+            chart.draw_series(std::iter::once(Circle::new(
+                (d.x, d.y),
+                5,
+                d.color.filled(),
+            )))?;
+            chart.draw_series(std::iter::once(Circle::new(
+                (d.x, d.y),
+                5,
+                BLACK.stroke_width(1),
+            )))?;
         }
     }
     for (text, color) in legend {
         let c = *color;
         chart
-            .draw_series(std::iter::once(Circle::new((f64::NAN, f64::NAN), 0, c.filled())))?
+            .draw_series(std::iter::once(Circle::new(
+                (f64::NAN, f64::NAN),
+                0,
+                c.filled(),
+            )))?
             .label(text.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 12, y + 6)], c.filled()));
     }
@@ -588,11 +620,18 @@ pub fn heat_map(
     let dx = (xr.1 - xr.0) / cols as f64;
     let dy = (yr.1 - yr.0) / rows as f64;
     let scale = |v: f64| (v - range.0) / (range.1 - range.0).max(1e-300);
-    chart.draw_series((0..rows).flat_map(|r| (0..cols).map(move |c| (r, c))).map(|(r, c)| {
-        let x = xr.0 + c as f64 * dx;
-        let y = yr.0 + r as f64 * dy;
-        Rectangle::new([(x, y), (x + dx, y + dy)], cmap(scale(values[r * cols + c])).filled())
-    }))?;
+    chart.draw_series(
+        (0..rows)
+            .flat_map(|r| (0..cols).map(move |c| (r, c)))
+            .map(|(r, c)| {
+                let x = xr.0 + c as f64 * dx;
+                let y = yr.0 + r as f64 * dy;
+                Rectangle::new(
+                    [(x, y), (x + dx, y + dy)],
+                    cmap(scale(values[r * cols + c])).filled(),
+                )
+            }),
+    )?;
     chart
         .configure_mesh()
         .disable_mesh()
@@ -613,7 +652,10 @@ pub fn heat_map(
     cb.draw_series((0..n).map(|i| {
         let a = range.0 + (range.1 - range.0) * i as f64 / n as f64;
         let b = range.0 + (range.1 - range.0) * (i + 1) as f64 / n as f64;
-        Rectangle::new([(0.0, a), (1.0, b)], cmap(i as f64 / (n - 1) as f64).filled())
+        Rectangle::new(
+            [(0.0, a), (1.0, b)],
+            cmap(i as f64 / (n - 1) as f64).filled(),
+        )
     }))?;
     cb.configure_mesh()
         .disable_mesh()
@@ -641,7 +683,10 @@ pub fn gray_image(
             let v = pixels[r * w + c];
             let x = at.0 + c as i32 * cell;
             let y = at.1 + r as i32 * cell;
-            area.draw(&Rectangle::new([(x, y), (x + cell, y + cell)], colorize(v).filled()))?;
+            area.draw(&Rectangle::new(
+                [(x, y), (x + cell, y + cell)],
+                colorize(v).filled(),
+            ))?;
         }
     }
     Ok(())
@@ -649,7 +694,11 @@ pub fn gray_image(
 
 /// Writes `text` at pixel `(x, y)` of `area` in the given size and colour.
 pub fn text(area: &Area<'_>, s: &str, at: (i32, i32), size: u32, color: RGBColor) -> Res<()> {
-    area.draw(&Text::new(s.to_string(), at, (FONT, size).into_font().color(&color)))?;
+    area.draw(&Text::new(
+        s.to_string(),
+        at,
+        (FONT, size).into_font().color(&color),
+    ))?;
     Ok(())
 }
 
