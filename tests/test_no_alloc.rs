@@ -94,3 +94,41 @@ fn the_counter_counts() {
     });
     assert_eq!(n, 1);
 }
+
+#[test]
+fn training_steps_do_not_allocate() {
+    // The trainer allocates its buffers once: the count does not grow with the number of
+    // steps (10 vs 40 steps an epoch, 1 vs 3 epochs), for every optimizer family.
+    let make = |n: usize| {
+        let xs: Vec<SVector<f32, 8>> = (0..n)
+            .map(|i| SVector::<f32, 8>::from_fn(|r, _| ((r + i) % 5) as f32 / 5.0))
+            .collect();
+        let labels: Vec<usize> = (0..n).map(|i| i % 4).collect();
+        Dataset::from_classes(xs, &labels).unwrap()
+    };
+    let (small, large) = (make(40), make(160));
+    fn count<O: Optimizer<Net<f32>>>(data: &Dataset<f32, 8, 4>, epochs: usize, opt: O) -> usize {
+        let mut net = Net::<f32>::seeded(1);
+        let mut trainer = Trainer::new(data, CrossEntropy, opt)
+            .batch_size::<4>()
+            .epochs(epochs)
+            .progress(false);
+        allocations_in(|| {
+            trainer.fit(&mut net).unwrap();
+        })
+    }
+    for epochs in [1, 3] {
+        assert_eq!(
+            count(&small, epochs, Sgd::new(0.1).momentum(0.9)),
+            count(&large, epochs, Sgd::new(0.1).momentum(0.9))
+        );
+        assert_eq!(
+            count(&small, epochs, Adam::new(1e-3)),
+            count(&large, epochs, Adam::new(1e-3))
+        );
+    }
+    assert_eq!(
+        count(&small, 1, RmsProp::new(1e-3)),
+        count(&small, 3, RmsProp::new(1e-3))
+    );
+}

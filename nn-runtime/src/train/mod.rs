@@ -394,6 +394,7 @@ where
         let mut y1 = boxed_zero_matrix::<N::Scalar, OUT, 1>();
         let mut grads = N::Gradients::boxed_zeroed();
         let first = history.epochs.len();
+        history.epochs.reserve(cfg.epochs.saturating_sub(first));
         let mut bar = progress::Bar::new(cfg.progress, cfg.epochs, first);
 
         for epoch in first..cfg.epochs {
