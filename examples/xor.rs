@@ -42,6 +42,9 @@ fn main() -> std::process::ExitCode {
 pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
     let seeds = args.seeds.unwrap_or(if args.quick { 4 } else { 20 });
     let steps = args.epochs.unwrap_or(if args.quick { 500 } else { 5000 });
+    if seeds == 0 {
+        return Err("--seeds must be at least 1".into());
+    }
     println!(
         "xor: 2-2-1 (tanh, sigmoid), binary cross-entropy, full-batch gradient descent \
          (lr {LEARNING_RATE}, momentum 0.9), {steps} steps, seeds {}..{}",

@@ -246,6 +246,8 @@ fn options_are_parsed_and_checked() {
         err.contains("`--seed` needs a non-negative whole number"),
         "{err}"
     );
+    let err = Args::parse("spiral", &["--seeds"], ["--seeds", "0"].map(String::from)).unwrap_err();
+    assert!(err.contains("`--seeds` must be at least 1"), "{err}");
     let err = Args::parse("quadrants", &[], ["--out"].map(String::from)).unwrap_err();
     assert!(err.contains("`--out` needs a folder"), "{err}");
 }

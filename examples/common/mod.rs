@@ -90,8 +90,8 @@ impl Args {
                 "--out" => a.out = PathBuf::from(value("a folder")?),
                 "--mnist" => a.mnist = Some(PathBuf::from(value("a folder")?)),
                 "--seed" => a.seed = number(&key, &value("a number")?)?,
-                "--seeds" => a.seeds = Some(number(&key, &value("a number")?)?),
-                "--epochs" => a.epochs = Some(number(&key, &value("a number")?)?),
+                "--seeds" => a.seeds = Some(positive(&key, &value("a number")?)?),
+                "--epochs" => a.epochs = Some(positive(&key, &value("a number")?)?),
                 _ => unreachable!("every accepted option is handled"),
             }
         }
@@ -102,6 +102,13 @@ impl Args {
 fn number<N: std::str::FromStr>(key: &str, v: &str) -> Result<N, String> {
     v.parse()
         .map_err(|_| format!("`{key}` needs a non-negative whole number, not `{v}`"))
+}
+
+fn positive(key: &str, v: &str) -> Result<usize, String> {
+    match number::<usize>(key, v)? {
+        0 => Err(format!("`{key}` must be at least 1")),
+        n => Ok(n),
+    }
 }
 
 fn usage(name: &str, extra: &[&str]) -> String {
@@ -132,6 +139,10 @@ pub fn main(
 ) -> std::process::ExitCode {
     let args = match Args::parse(name, extra, std::env::args().skip(1)) {
         Ok(a) => a,
+        Err(msg) if msg.starts_with("usage:") => {
+            println!("{msg}");
+            return std::process::ExitCode::SUCCESS;
+        }
         Err(msg) => {
             eprintln!("{msg}");
             return std::process::ExitCode::from(2);
