@@ -349,7 +349,7 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
         };
         let legend = vec![
             (
-                "label +1 (discs: train, crosses: test)".to_string(),
+                "label +1 (discs: train, triangles: test)".to_string(),
                 common::diverging(1.0),
             ),
             ("label -1".to_string(), common::diverging(-1.0)),

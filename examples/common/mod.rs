@@ -518,7 +518,7 @@ pub struct Dot {
     pub y: f64,
     /// Fill colour.
     pub color: RGBColor,
-    /// Drawn as a cross instead of a disc (e.g. a test point, or a mistake).
+    /// Drawn as a triangle instead of a disc (e.g. a test point).
     pub cross: bool,
 }
 
@@ -565,10 +565,16 @@ pub fn field_chart(
         .draw()?;
     for d in dots {
         if d.cross {
-            chart.draw_series(std::iter::once(Cross::new(
+            // A triangle with a dark rim: visible over a background of its colour.
+            chart.draw_series(std::iter::once(TriangleMarker::new(
+                (d.x, d.y),
+                8,
+                BLACK.filled(),
+            )))?;
+            chart.draw_series(std::iter::once(TriangleMarker::new(
                 (d.x, d.y),
                 5,
-                d.color.stroke_width(2),
+                d.color.filled(),
             )))?;
         } else {
             chart.draw_series(std::iter::once(Circle::new(
