@@ -342,19 +342,25 @@ where
     {
         let units = N::tensor_info(0).shape[0];
         let weights = net.tensor(0);
-        let cols = 8.min(units);
-        let rows = units.div_ceil(cols);
+        // At most 32 images (the first 32 units of a wider layer).
+        let shown = units.min(32);
+        let cols = 8.min(shown);
+        let rows = shown.div_ceil(cols);
         let cell = (120 / side).max(1) as i32;
         let img = side as i32 * cell;
         let (w, h) = (img + 20, img + 30);
         let width = (cols as i32 * w + 40).max(760);
         let root = common::png(&path, width as u32, (rows as i32 * h + 90) as u32)?;
+        let which = if shown < units {
+            format!("the first {shown} of {units} hidden units")
+        } else {
+            format!("one image per hidden unit ({units})")
+        };
         let title = format!(
-            "First-layer weights, one image per hidden unit ({units} of them), \
-             blue > 0 > orange, each scaled to its largest |w|"
+            "First-layer weights, {which}, blue > 0 > orange, each scaled to its largest |w|"
         );
         common::text(&root, &title, (20, 15), 17, BLACK)?;
-        for u in 0..units.min(64) {
+        for u in 0..shown {
             // Column-major storage: weight (u, i) sits at i * units + u.
             let wu: Vec<f64> = (0..IN).map(|i| weights[i * units + u].to_f64()).collect();
             let scale = wu.iter().fold(1e-12f64, |m, v| m.max(v.abs()));

@@ -89,7 +89,8 @@ fn main() -> std::process::ExitCode {
 /// Builds the tower, fits the surface; returns the pictures written.
 pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
     let mut pictures = Vec::new();
-    const SHOW: usize = 121;
+    // Resolution of the pictures (coarser with --quick, which the debug-mode tests use).
+    let show: usize = if args.quick { 41 } else { 121 };
 
     // Part 1: the tower.
     let (w, h) = (200.0, 10.0);
@@ -125,9 +126,9 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
             },
             (0.0, 1.0),
             (0.0, 1.0),
-            &grid(SHOW, &sum),
-            SHOW,
-            SHOW,
+            &grid(show, &sum),
+            show,
+            show,
             (0.0, 2.0 * h),
             &common::viridis,
         )?;
@@ -140,9 +141,9 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
             },
             (0.0, 1.0),
             (0.0, 1.0),
-            &grid(SHOW, &at),
-            SHOW,
-            SHOW,
+            &grid(show, &at),
+            show,
+            show,
             (0.0, 1.0),
             &common::viridis,
         )?;
@@ -190,8 +191,8 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
         t.iter().zip(&p).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / t.len() as f64
     };
     let (train_mse, fine_mse) = (mse_on(n), mse_on(97));
-    let t = grid(SHOW, &target);
-    let p = grid(SHOW, &predict);
+    let t = grid(show, &target);
+    let p = grid(show, &predict);
     let err: Vec<f64> = t.iter().zip(&p).map(|(a, b)| b - a).collect();
     let max_err = err.iter().fold(0.0f64, |m, e| m.max(e.abs()));
     println!(
@@ -214,8 +215,8 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
             (0.0, 1.0),
             (0.0, 1.0),
             &t,
-            SHOW,
-            SHOW,
+            show,
+            show,
             range,
             &common::viridis,
         )?;
@@ -230,8 +231,8 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
             (0.0, 1.0),
             (0.0, 1.0),
             &p,
-            SHOW,
-            SHOW,
+            show,
+            show,
             range,
             &common::viridis,
         )?;
@@ -246,8 +247,8 @@ pub fn run(args: &Args) -> Res<Vec<PathBuf>> {
             (0.0, 1.0),
             (0.0, 1.0),
             &err,
-            SHOW,
-            SHOW,
+            show,
+            show,
             (-max_err, max_err),
             &|t| common::diverging(2.0 * t - 1.0),
         )?;

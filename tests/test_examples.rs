@@ -177,7 +177,7 @@ fn fake_mnist(dir: &Path, train: usize, test: usize) {
 #[test]
 fn digits_mnist_quick_on_fake_idx_files() {
     let data = out_dir("mnist-data");
-    fake_mnist(&data, 300, 100);
+    fake_mnist(&data, 200, 100);
     let dir = out_dir("mnist");
     for relu in [false, true] {
         let mut argv = vec![
