@@ -116,10 +116,21 @@ def rustc_version():
         return "unknown"
 
 
+def nn_revision():
+    """The commit of the `nn` measured: the repository that holds this package."""
+    try:
+        rev = subprocess.run(["git", "-C", HERE, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", HERE, "status", "--porcelain", "--", "../../nn-runtime", "../../nn-macros"], capture_output=True, text=True, check=True).stdout.strip()
+        return rev + (" with uncommitted changes to nn-runtime/nn-macros" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--target-dir", default=os.environ.get("CARGO_TARGET_DIR", os.path.join(HERE, "target")))
     ap.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
+    ap.add_argument("--nn", default=None, help="what `nn` is (default: this repository's commit)")
     args = ap.parse_args()
 
     res = load(args.target_dir)
@@ -140,7 +151,10 @@ def main():
     w("ratio is the library's median over `nn`'s, measured in the same run.")
     w("")
     w(f"- Date of the run: {run_date}")
-    w(f"- Machine: {cpu_model()} ({cpu_flags()}), {os.cpu_count()} logical CPUs, shared with other jobs")
+    loadavg = "/".join(f"{x:.1f}" for x in os.getloadavg())
+    w(f"- Machine: {cpu_model()} ({cpu_flags()}), {os.cpu_count()} logical CPUs, shared with other jobs "
+      f"(load average {loadavg} over 1/5/15 min when the report was written)")
+    w(f"- `nn`: {args.nn or 'commit ' + nn_revision()}")
     w(f"- Compiler: {rustc_version()}")
     w("- Crates: " + ", ".join(f"{k} {'/'.join(vers[k])}" for k in PEER_CRATES if k in vers))
     w("")
