@@ -59,7 +59,10 @@ fn bench_train(g: &mut BenchmarkGroup<WallTime>, lib: &str, mut step: impl FnMut
         step(false);
     }
     let last = step(true);
-    assert!(last.is_finite() && last < first, "{lib} does not train: loss {first} -> {last}");
+    assert!(
+        last.is_finite() && last < first,
+        "{lib} does not train: loss {first} -> {last}"
+    );
     g.bench_function(lib, |b| b.iter(|| step(black_box(false))));
 }
 
@@ -124,7 +127,13 @@ mod candle_peer {
         }
     }
 
-    pub fn infer(g: &mut BenchmarkGroup<WallTime>, sizes: &[usize], act: Act, softmax: bool, b: usize) {
+    pub fn infer(
+        g: &mut BenchmarkGroup<WallTime>,
+        sizes: &[usize],
+        act: Act,
+        softmax: bool,
+        b: usize,
+    ) {
         let dev = Device::Cpu;
         let vm = VarMap::new();
         let mlp = Mlp::new(sizes, act, VarBuilder::from_varmap(&vm, DType::F32, &dev));
@@ -141,14 +150,23 @@ mod candle_peer {
         });
     }
 
-    pub fn train(g: &mut BenchmarkGroup<WallTime>, sizes: &[usize], act: Act, softmax: bool, b: usize) {
+    pub fn train(
+        g: &mut BenchmarkGroup<WallTime>,
+        sizes: &[usize],
+        act: Act,
+        softmax: bool,
+        b: usize,
+    ) {
         let dev = Device::Cpu;
         let out = *sizes.last().unwrap();
         let vm = VarMap::new();
         let mlp = Mlp::new(sizes, act, VarBuilder::from_varmap(&vm, DType::F32, &dev));
         let mut sgd = SGD::new(vm.all_vars(), LR as f64).unwrap();
         let x = Tensor::from_vec(super::inputs(b, sizes[0]), (b, sizes[0]), &dev).unwrap();
-        let labels: Vec<u32> = super::classes(b, out).into_iter().map(|c| c as u32).collect();
+        let labels: Vec<u32> = super::classes(b, out)
+            .into_iter()
+            .map(|c| c as u32)
+            .collect();
         let labels = Tensor::from_vec(labels, b, &dev).unwrap();
         let y = Tensor::from_vec(super::one_hot(b, out), (b, out), &dev).unwrap();
         super::bench_train(g, "candle", |read| {
@@ -185,7 +203,10 @@ mod burn_peer {
 
     impl Mlp {
         fn new(sizes: &[usize], device: &Device) -> Self {
-            let layers = sizes.windows(2).map(|w| LinearConfig::new(w[0], w[1]).init(device)).collect();
+            let layers = sizes
+                .windows(2)
+                .map(|w| LinearConfig::new(w[0], w[1]).init(device))
+                .collect();
             Mlp { layers }
         }
 
@@ -206,7 +227,13 @@ mod burn_peer {
         Tensor::<2>::from_data(TensorData::new(v, [b, n]), device)
     }
 
-    pub fn infer(g: &mut BenchmarkGroup<WallTime>, sizes: &[usize], act: Act, smax: bool, b: usize) {
+    pub fn infer(
+        g: &mut BenchmarkGroup<WallTime>,
+        sizes: &[usize],
+        act: Act,
+        smax: bool,
+        b: usize,
+    ) {
         let device = Device::ndarray();
         let mlp = Mlp::new(sizes, &device);
         let x = tensor2(super::inputs(b, sizes[0]), b, sizes[0], &device);
@@ -222,13 +249,22 @@ mod burn_peer {
         });
     }
 
-    pub fn train(g: &mut BenchmarkGroup<WallTime>, sizes: &[usize], act: Act, smax: bool, b: usize) {
+    pub fn train(
+        g: &mut BenchmarkGroup<WallTime>,
+        sizes: &[usize],
+        act: Act,
+        smax: bool,
+        b: usize,
+    ) {
         let device = Device::ndarray().autodiff();
         let out = *sizes.last().unwrap();
         let mut mlp = Some(Mlp::new(sizes, &device));
         let mut optim = SgdConfig::new().init();
         let x = tensor2(super::inputs(b, sizes[0]), b, sizes[0], &device);
-        let labels: Vec<i64> = super::classes(b, out).into_iter().map(|c| c as i64).collect();
+        let labels: Vec<i64> = super::classes(b, out)
+            .into_iter()
+            .map(|c| c as i64)
+            .collect();
         let labels = Tensor::<1, Int>::from_data(TensorData::new(labels, [b]), &device);
         let y = tensor2(super::one_hot(b, out), b, out, &device);
         let ce = CrossEntropyLossConfig::new().init(&device);
@@ -240,7 +276,11 @@ mod burn_peer {
             } else {
                 MseLoss::new().forward(logits, y.clone(), Reduction::Mean)
             };
-            let value = if read { loss.clone().into_scalar::<f32>() } else { f32::NAN };
+            let value = if read {
+                loss.clone().into_scalar::<f32>()
+            } else {
+                f32::NAN
+            };
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             mlp = Some(optim.step(LR as f64, model, grads));
             value
@@ -293,7 +333,12 @@ macro_rules! shape_bench {
                     let y = Box::new(SMatrix::<f32, $O, B>::from_column_slice(&yv));
                     bench_train(&mut g, "nn", |_read| {
                         let l = if $softmax {
-                            net.loss_and_gradients_into(black_box(&*x), &*y, &CrossEntropy, &mut *grads)
+                            net.loss_and_gradients_into(
+                                black_box(&*x),
+                                &*y,
+                                &CrossEntropy,
+                                &mut *grads,
+                            )
                         } else {
                             net.loss_and_gradients_into(black_box(&*x), &*y, &Mse, &mut *grads)
                         };
@@ -309,7 +354,11 @@ macro_rules! shape_bench {
                     let mut grads = Some(model.alloc_grads());
                     let mut opt = Sgd::new(
                         &model,
-                        SgdConfig { lr: LR as f64, momentum: None, weight_decay: None },
+                        SgdConfig {
+                            lr: LR as f64,
+                            momentum: None,
+                            weight_decay: None,
+                        },
                     );
                     let x: Tensor<Rank2<B, $I>, f32, Cpu> =
                         dev.tensor_from_vec(xv.clone(), Default::default());
@@ -357,7 +406,11 @@ nn::network! {
     pub struct Deep { input: 64, dense(256), relu, dense(256), relu, dense(10) }
 }
 
-type DQuad = (dfdx::nn::builders::Linear<2, 50>, dfdx::nn::builders::ReLU, dfdx::nn::builders::Linear<50, 4>);
+type DQuad = (
+    dfdx::nn::builders::Linear<2, 50>,
+    dfdx::nn::builders::ReLU,
+    dfdx::nn::builders::Linear<50, 4>,
+);
 type DSmall = (
     dfdx::nn::builders::Linear<784, 16>,
     dfdx::nn::builders::Sigmoid,
@@ -365,7 +418,11 @@ type DSmall = (
     dfdx::nn::builders::Sigmoid,
     dfdx::nn::builders::Linear<16, 10>,
 );
-type DMnist = (dfdx::nn::builders::Linear<784, 128>, dfdx::nn::builders::ReLU, dfdx::nn::builders::Linear<128, 10>);
+type DMnist = (
+    dfdx::nn::builders::Linear<784, 128>,
+    dfdx::nn::builders::ReLU,
+    dfdx::nn::builders::Linear<128, 10>,
+);
 type DDeep = (
     dfdx::nn::builders::Linear<64, 256>,
     dfdx::nn::builders::ReLU,
@@ -375,10 +432,54 @@ type DDeep = (
 );
 type Sm = dfdx::nn::builders::Softmax;
 
-shape_bench!(quad, "2-50-4", Quad, (DQuad, Sm), DQuad, [2, 50, 4], Act::Relu, true, 2, 4);
-shape_bench!(small, "784-16-16-10", Small, (DSmall, Sm), DSmall, [784, 16, 16, 10], Act::Sigmoid, true, 784, 10);
-shape_bench!(mnist, "784-128-10", Mnist, (DMnist, Sm), DMnist, [784, 128, 10], Act::Relu, true, 784, 10);
-shape_bench!(deep, "64-256-256-10", Deep, DDeep, DDeep, [64, 256, 256, 10], Act::Relu, false, 64, 10);
+shape_bench!(
+    quad,
+    "2-50-4",
+    Quad,
+    (DQuad, Sm),
+    DQuad,
+    [2, 50, 4],
+    Act::Relu,
+    true,
+    2,
+    4
+);
+shape_bench!(
+    small,
+    "784-16-16-10",
+    Small,
+    (DSmall, Sm),
+    DSmall,
+    [784, 16, 16, 10],
+    Act::Sigmoid,
+    true,
+    784,
+    10
+);
+shape_bench!(
+    mnist,
+    "784-128-10",
+    Mnist,
+    (DMnist, Sm),
+    DMnist,
+    [784, 128, 10],
+    Act::Relu,
+    true,
+    784,
+    10
+);
+shape_bench!(
+    deep,
+    "64-256-256-10",
+    Deep,
+    DDeep,
+    DDeep,
+    [64, 256, 256, 10],
+    Act::Relu,
+    false,
+    64,
+    10
+);
 
 fn main() {
     // One thread for every library; set before any of them starts a thread pool.
