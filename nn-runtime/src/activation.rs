@@ -18,7 +18,7 @@ pub trait Activation<T: Scalar> {
 
 #[inline(always)]
 fn c<T: Scalar>(v: f64) -> T {
-    T::from_f64(v)
+    <T as Scalar>::from_f64(v)
 }
 
 /// The numerically stable logistic function `1 / (1 + e^-x)`.
@@ -167,13 +167,13 @@ impl<T: Scalar> Activation<T> for Gelu {
     fn forward_inplace(&self, x: &mut [T]) {
         for v in x {
             let z = v.to_f64();
-            *v = T::from_f64(z * phi_cdf(z));
+            *v = <T as Scalar>::from_f64(z * phi_cdf(z));
         }
     }
     fn backward(&self, input: &[T], output: &[T], d_output: &[T], d_input: &mut [T]) {
         zip_backward!(input, output, d_output, d_input, |x, y| {
             let z = x.to_f64();
-            T::from_f64(phi_cdf(z) + z * FRAC_1_SQRT_2PI * (-0.5 * z * z).exp())
+            <T as Scalar>::from_f64(phi_cdf(z) + z * FRAC_1_SQRT_2PI * (-0.5 * z * z).exp())
         });
     }
 }

@@ -21,7 +21,7 @@ pub fn uniform01<R: Rng + ?Sized>(rng: &mut R) -> f64 {
 /// Fills `w` uniformly in `[-bound, bound)`.
 pub fn fill_uniform<T: Scalar, R: Rng + ?Sized>(rng: &mut R, w: &mut [T], bound: f64) {
     for v in w {
-        *v = T::from_f64((2.0 * uniform01(rng) - 1.0) * bound);
+        *v = <T as Scalar>::from_f64((2.0 * uniform01(rng) - 1.0) * bound);
     }
 }
 

@@ -5,6 +5,7 @@
 //! a compile error, and no heap allocation happens in the hot path.
 //!
 //! ```
+//! # use nn_runtime as nn;
 //! use nn::prelude::*;
 //!
 //! nn::network! {
@@ -20,7 +21,6 @@
 //! let net = Quadrants::<f64>::seeded(1);
 //! let p: SVector<f64, 4> = net.forward(&SVector::<f64, 2>::new(1.0, -1.0));
 //! assert!((p.sum() - 1.0).abs() < 1e-12);
-//! # extern crate nn_runtime as nn;
 //! ```
 //!
 //! The crate is meant to be depended on as `nn = { package = "nn-runtime", ... }`; the
@@ -29,6 +29,7 @@
 #![warn(rust_2018_idioms)]
 
 // Lets the generated code name this crate as `::nn_runtime` inside its own tests.
+#[allow(unused_extern_crates)]
 extern crate self as nn_runtime;
 
 pub use nalgebra;
@@ -40,9 +41,11 @@ pub use nn_macros::network;
 
 pub mod activation;
 pub mod data;
+pub mod gradcheck;
 pub mod init;
 pub mod io;
 pub mod kernels;
+pub mod layers;
 pub mod loss;
 pub mod network;
 pub mod optim;
@@ -73,6 +76,7 @@ pub mod __private {
     pub use crate::init;
     pub use crate::io;
     pub use crate::kernels;
+    pub use crate::layers;
     pub use crate::loss::Loss;
     pub use crate::network::{Network, Trainable};
     pub use crate::params::{Parameters, TensorInfo, TensorKind, ZeroableParameters};

@@ -66,7 +66,7 @@ pub trait Loss<T: Scalar> {
 
 #[inline(always)]
 fn c<T: Scalar>(v: f64) -> T {
-    T::from_f64(v)
+    <T as Scalar>::from_f64(v)
 }
 
 fn pairs<'a, T: Scalar, const R: usize, const C: usize>(
@@ -90,7 +90,7 @@ impl<T: Scalar> Loss<T> for Mse {
         for (a, b) in pairs(o, y) {
             s += (a - b) * (a - b);
         }
-        s / T::from_usize(R * C)
+        s / <T as Scalar>::from_usize(R * C)
     }
     fn gradient<const R: usize, const C: usize>(
         &self,
@@ -98,7 +98,7 @@ impl<T: Scalar> Loss<T> for Mse {
         y: &SMatrix<T, R, C>,
         g: &mut SMatrix<T, R, C>,
     ) {
-        let k = c::<T>(2.0) / T::from_usize(R * C);
+        let k = c::<T>(2.0) / <T as Scalar>::from_usize(R * C);
         for (g, (a, b)) in g.iter_mut().zip(pairs(o, y)) {
             *g = k * (a - b);
         }
@@ -120,7 +120,7 @@ impl<T: Scalar> Loss<T> for Mae {
         for (a, b) in pairs(o, y) {
             s += (a - b).abs();
         }
-        s / T::from_usize(R * C)
+        s / <T as Scalar>::from_usize(R * C)
     }
     fn gradient<const R: usize, const C: usize>(
         &self,
@@ -128,7 +128,7 @@ impl<T: Scalar> Loss<T> for Mae {
         y: &SMatrix<T, R, C>,
         g: &mut SMatrix<T, R, C>,
     ) {
-        let k = c::<T>(1.0) / T::from_usize(R * C);
+        let k = c::<T>(1.0) / <T as Scalar>::from_usize(R * C);
         for (g, (a, b)) in g.iter_mut().zip(pairs(o, y)) {
             *g = if a > b {
                 k
@@ -168,7 +168,7 @@ impl<T: Scalar> Loss<T> for BinaryCrossEntropy {
         for (p, y) in pairs(p, y) {
             s -= y * clamped_ln(p) + (one - y) * clamped_ln(one - p);
         }
-        s / T::from_usize(R * C)
+        s / <T as Scalar>::from_usize(R * C)
     }
     fn gradient<const R: usize, const C: usize>(
         &self,
@@ -178,7 +178,7 @@ impl<T: Scalar> Loss<T> for BinaryCrossEntropy {
     ) {
         // PyTorch: grad = (p - y) / max(p (1 - p), 1e-12) / N.
         let one = c::<T>(1.0);
-        let n = T::from_usize(R * C);
+        let n = <T as Scalar>::from_usize(R * C);
         let eps = c::<T>(1e-12);
         for (g, (p, y)) in g.iter_mut().zip(pairs(p, y)) {
             let d = p * (one - p);
@@ -193,7 +193,7 @@ impl<T: Scalar> Loss<T> for BinaryCrossEntropy {
         y: &SMatrix<T, R, C>,
         gz: &mut SMatrix<T, R, C>,
     ) -> Option<T> {
-        let n = T::from_usize(R * C);
+        let n = <T as Scalar>::from_usize(R * C);
         let mut s = c::<T>(0.0);
         for (z, y) in pairs(z, y) {
             // max(z, 0) - z y + ln(1 + e^-|z|)
@@ -225,7 +225,7 @@ impl<T: Scalar> Loss<T> for CrossEntropy {
                 s -= y * clamped_ln(p);
             }
         }
-        s / T::from_usize(C)
+        s / <T as Scalar>::from_usize(C)
     }
     fn gradient<const R: usize, const C: usize>(
         &self,
@@ -233,7 +233,7 @@ impl<T: Scalar> Loss<T> for CrossEntropy {
         y: &SMatrix<T, R, C>,
         g: &mut SMatrix<T, R, C>,
     ) {
-        let n = T::from_usize(C);
+        let n = <T as Scalar>::from_usize(C);
         let tiny = c::<T>((-100.0f64).exp());
         for (g, (p, y)) in g.iter_mut().zip(pairs(p, y)) {
             *g = if y == c(0.0) {
@@ -250,7 +250,7 @@ impl<T: Scalar> Loss<T> for CrossEntropy {
         y: &SMatrix<T, R, C>,
         gz: &mut SMatrix<T, R, C>,
     ) -> Option<T> {
-        let n = T::from_usize(C);
+        let n = <T as Scalar>::from_usize(C);
         let mut total = c::<T>(0.0);
         if R == 0 {
             return Some(total);

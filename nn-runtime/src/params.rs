@@ -84,7 +84,7 @@ pub trait Parameters {
 
     /// Sets every scalar to zero.
     fn fill_zero(&mut self) {
-        self.fill(Self::Scalar::from_f64(0.0));
+        self.fill(<Self::Scalar as Scalar>::from_f64(0.0));
     }
 
     /// Sets every scalar to `value`.
@@ -105,7 +105,7 @@ pub trait Parameters {
 
     /// Adds `other` element-wise.
     fn add_assign(&mut self, other: &Self) {
-        self.add_scaled(other, Self::Scalar::from_f64(1.0));
+        self.add_scaled(other, <Self::Scalar as Scalar>::from_f64(1.0));
     }
 
     /// Adds `factor * other` element-wise.

@@ -34,7 +34,7 @@ pub trait Scalar:
     fn to_f64(self) -> f64;
     /// Converts from `usize`.
     fn from_usize(v: usize) -> Self {
-        Self::from_f64(v as f64)
+        <Self as Scalar>::from_f64(v as f64)
     }
 }
 

@@ -1,0 +1,462 @@
+//! The forward and backward passes, unrolled across the layers: straight-line code that
+//! calls the runtime's kernels, with no loop over layers, no `dyn` and no allocation.
+
+use super::{lit, Ctx};
+use crate::model::{Act, Kind};
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+
+/// The final activation, if the loss may fuse with it.
+#[derive(Clone, Copy, PartialEq)]
+enum Fused {
+    Softmax,
+    Sigmoid,
+}
+
+fn fused_end(cx: &Ctx<'_>) -> Option<Fused> {
+    match cx.net.layers.last().map(|l| l.kind) {
+        Some(Kind::Softmax) => Some(Fused::Softmax),
+        Some(Kind::Act(Act::Sigmoid)) => Some(Fused::Sigmoid),
+        _ => None,
+    }
+}
+
+/// `&__nn_tape.input` or `&__nn_tape.out{i-1}`: the input of layer `i`.
+fn tape_input(i: usize) -> TokenStream {
+    if i == 0 {
+        quote!(__nn_tape.input)
+    } else {
+        let f = format_ident!("out{}", i - 1);
+        quote!(__nn_tape.#f)
+    }
+}
+
+fn out_field(i: usize) -> Ident {
+    format_ident!("out{}", i)
+}
+
+/// Inference: each layer's output in a fresh local, activations in place.
+fn forward_body(cx: &Ctx<'_>) -> TokenStream {
+    let p = &cx.p;
+    let mut body = Vec::new();
+    // The current value: `None` is the input `x`.
+    let mut cur: Option<Ident> = None;
+    for l in &cx.net.layers {
+        let f = &l.field;
+        let a = format_ident!("__nn_a{}", l.index);
+        let src = match &cur {
+            None => quote!(__nn_x),
+            Some(v) => quote!(&#v),
+        };
+        // Element-wise layers work in place on a copy of the input, or on the current local.
+        let target = match &cur {
+            Some(v) => v.clone(),
+            None => {
+                body.push(quote!(let mut #a = ::core::clone::Clone::clone(__nn_x);));
+                a.clone()
+            }
+        };
+        match l.kind {
+            Kind::Dense { bias } => {
+                let zeros = cx.zeros(l.outputs);
+                let b = if bias {
+                    quote!(::core::option::Option::Some(&self.#f.bias))
+                } else {
+                    quote!(::core::option::Option::None)
+                };
+                body.push(quote! {
+                    let mut #a = #zeros;
+                    #p::kernels::dense_forward(&self.#f.weight, #b, #src, &mut #a);
+                });
+                cur = Some(a);
+            }
+            Kind::Act(act) => {
+                let e = cx.act(act);
+                body.push(quote!(#p::activation::Activation::<T>::forward_inplace(&#e, #target.as_mut_slice());));
+                cur = Some(target);
+            }
+            Kind::Softmax => {
+                body.push(quote!(#p::activation::softmax_forward(&mut #target);));
+                cur = Some(target);
+            }
+            Kind::PRelu => {
+                body.push(quote!(#p::activation::prelu_forward(self.#f.weight[0], #target.as_mut_slice());));
+                cur = Some(target);
+            }
+        }
+    }
+    let cur = cur.expect("a valid network has a layer");
+    quote! {
+        #(#body)*
+        #cur
+    }
+}
+
+/// Training forward: every layer's output kept in the tape.
+fn tape_body(cx: &Ctx<'_>) -> TokenStream {
+    let p = &cx.p;
+    let tape = &cx.tape;
+    let inits = cx.net.layers.iter().map(|l| {
+        let f = out_field(l.index);
+        let z = cx.zeros(l.outputs);
+        quote!(#f: #z)
+    });
+    let mut body = Vec::new();
+    for l in &cx.net.layers {
+        let f = &l.field;
+        let src = tape_input(l.index);
+        let dst = out_field(l.index);
+        let copy = quote!(__nn_tape.#dst.copy_from(&#src););
+        match l.kind {
+            Kind::Dense { bias } => {
+                let b = if bias {
+                    quote!(::core::option::Option::Some(&self.#f.bias))
+                } else {
+                    quote!(::core::option::Option::None)
+                };
+                body.push(quote!(#p::kernels::dense_forward(&self.#f.weight, #b, &#src, &mut __nn_tape.#dst);));
+            }
+            Kind::Act(act) => {
+                let e = cx.act(act);
+                body.push(copy);
+                body.push(quote!(#p::activation::Activation::<T>::forward_inplace(&#e, __nn_tape.#dst.as_mut_slice());));
+            }
+            Kind::Softmax => {
+                body.push(copy);
+                body.push(quote!(#p::activation::softmax_forward(&mut __nn_tape.#dst);));
+            }
+            Kind::PRelu => {
+                body.push(copy);
+                body.push(quote!(#p::activation::prelu_forward(self.#f.weight[0], __nn_tape.#dst.as_mut_slice());));
+            }
+        }
+    }
+    quote! {
+        let mut __nn_tape = #tape::<T, B> {
+            input: ::core::clone::Clone::clone(__nn_x),
+            #(#inits,)*
+        };
+        #(#body)*
+        __nn_tape
+    }
+}
+
+/// Back-propagation through layers `start..=0`, given `__nn_d` = dLoss/d(output of
+/// `start`); `start == None` means `__nn_d` is already dLoss/dInput.
+fn chain_body(cx: &Ctx<'_>, start: Option<usize>) -> TokenStream {
+    let p = &cx.p;
+    let mut body = Vec::new();
+    let Some(start) = start else {
+        return quote! {
+            if let ::core::option::Option::Some(__nn_dx) = __nn_dx {
+                __nn_dx.copy_from(__nn_d);
+            }
+        };
+    };
+    let mut cur = quote!(__nn_d);
+    for l in cx.net.layers[..=start].iter().rev() {
+        let i = l.index;
+        let f = &l.field;
+        let input = tape_input(i);
+        let out = out_field(i);
+        // Where dLoss/d(input of this layer) goes.
+        let prev = format_ident!("__nn_d{}", i.wrapping_sub(1));
+        let zeros = cx.zeros(l.inputs);
+        let (decl, target) = if i > 0 {
+            (quote!(let mut #prev = #zeros;), quote!(&mut #prev))
+        } else {
+            (quote!(), quote!(__nn_dx))
+        };
+        // The input-gradient computation writing into `dst` (a `&mut SMatrix`).
+        let input_grad = |dst: TokenStream| -> TokenStream {
+            match l.kind {
+                Kind::Dense { .. } => {
+                    quote!(#p::kernels::dense_input_grad(&self.#f.weight, #cur, #dst);)
+                }
+                Kind::Act(act) => {
+                    let e = cx.act(act);
+                    quote!(#p::activation::Activation::<T>::backward(&#e, #input.as_slice(), __nn_tape.#out.as_slice(), #cur.as_slice(), (#dst).as_mut_slice());)
+                }
+                Kind::Softmax => {
+                    quote!(#p::activation::softmax_backward(&__nn_tape.#out, #cur, #dst);)
+                }
+                Kind::PRelu => {
+                    quote!(#p::activation::prelu_backward(self.#f.weight[0], #input.as_slice(), #cur.as_slice(), (#dst).as_mut_slice(), &mut __nn_grads.#f.weight[0]);)
+                }
+            }
+        };
+        // Parameter gradients.
+        match l.kind {
+            Kind::Dense { bias } => {
+                body.push(quote!(#p::kernels::dense_weight_grad(#cur, &#input, &mut __nn_grads.#f.weight);));
+                if bias {
+                    body.push(quote!(#p::kernels::bias_grad(#cur, &mut __nn_grads.#f.bias);));
+                }
+            }
+            Kind::PRelu if i == 0 => {
+                // The slope's gradient is needed even when the input's is not.
+                let scratch = cx.zeros(l.inputs);
+                let call = input_grad(quote!(&mut __nn_scratch));
+                body.push(quote! {
+                    if __nn_dx.is_none() {
+                        let mut __nn_scratch = #scratch;
+                        #call
+                    }
+                });
+            }
+            _ => {}
+        }
+        if i > 0 {
+            body.push(decl);
+            body.push(input_grad(target));
+            cur = quote!(&#prev);
+        } else {
+            let call = input_grad(quote!(__nn_dx));
+            body.push(quote! {
+                if let ::core::option::Option::Some(__nn_dx) = __nn_dx {
+                    #call
+                }
+            });
+        }
+    }
+    quote!(#(#body)*)
+}
+
+pub fn generate(cx: &Ctx<'_>) -> TokenStream {
+    let net = cx.net;
+    let (k, p) = (&cx.k, &cx.p);
+    let (name, grads, tape) = (&cx.name, &cx.grads, &cx.tape);
+    let (inputs, outputs) = (&cx.inputs, &cx.outputs);
+    let n = net.layers.len();
+    let fused = fused_end(cx);
+    // The chain starts below a fusable final activation.
+    let chain_start = match fused {
+        Some(_) => n.checked_sub(2),
+        None => Some(n - 1),
+    };
+    let chain_size = lit(match chain_start {
+        Some(s) => net.layers[s].outputs,
+        None => net.inputs,
+    });
+    let forward = forward_body(cx);
+    let tape_fwd = tape_body(cx);
+    let chain = chain_body(cx, chain_start);
+    let last_in = tape_input(n - 1);
+    let last_out = out_field(n - 1);
+    let zeros_out = cx.zeros(net.outputs());
+
+    // dLoss/dOutput -> the chain's start, through a fusable final activation.
+    let backward_entry = match fused {
+        Some(kind) => {
+            let call = match kind {
+                Fused::Softmax => {
+                    quote!(#p::activation::softmax_backward(&__nn_tape.#last_out, __nn_d_output, &mut __nn_dz);)
+                }
+                Fused::Sigmoid => {
+                    quote!(#p::activation::Activation::<T>::backward(&#p::activation::Sigmoid, #last_in.as_slice(), __nn_tape.#last_out.as_slice(), __nn_d_output.as_slice(), __nn_dz.as_mut_slice());)
+                }
+            };
+            quote! {
+                let mut __nn_dz = #zeros_out;
+                #call
+                self.__nn_chain(__nn_tape, &__nn_dz, __nn_grads, __nn_dx);
+            }
+        }
+        None => quote!(self.__nn_chain(__nn_tape, __nn_d_output, __nn_grads, __nn_dx);),
+    };
+
+    // The loss and the gradient at the chain's start.
+    let loss_and_start = match fused {
+        Some(kind) => {
+            let (method, bw) = match kind {
+                Fused::Softmax => (
+                    quote!(fused_softmax),
+                    quote!(#p::activation::softmax_backward(__nn_out, &__nn_dp, &mut __nn_dz);),
+                ),
+                Fused::Sigmoid => (
+                    quote!(fused_sigmoid),
+                    quote!(#p::activation::Activation::<T>::backward(&#p::activation::Sigmoid, #last_in.as_slice(), __nn_out.as_slice(), __nn_dp.as_slice(), __nn_dz.as_mut_slice());),
+                ),
+            };
+            quote! {
+                let mut __nn_dz = #zeros_out;
+                let __nn_value = match #p::Loss::<T>::#method(__nn_loss, &#last_in, __nn_out, __nn_y, &mut __nn_dz) {
+                    ::core::option::Option::Some(__nn_v) => __nn_v,
+                    ::core::option::Option::None => {
+                        let mut __nn_dp = #zeros_out;
+                        #p::Loss::<T>::gradient(__nn_loss, __nn_out, __nn_y, &mut __nn_dp);
+                        #bw
+                        #p::Loss::<T>::loss(__nn_loss, __nn_out, __nn_y)
+                    }
+                };
+                self.__nn_chain(&__nn_tape, &__nn_dz, __nn_grads, __nn_dx);
+                __nn_value
+            }
+        }
+        None => quote! {
+            let mut __nn_dz = #zeros_out;
+            #p::Loss::<T>::gradient(__nn_loss, __nn_out, __nn_y, &mut __nn_dz);
+            let __nn_value = #p::Loss::<T>::loss(__nn_loss, __nn_out, __nn_y);
+            self.__nn_chain(&__nn_tape, &__nn_dz, __nn_grads, __nn_dx);
+            __nn_value
+        },
+    };
+    let loss_only = match fused {
+        Some(kind) => {
+            let method = match kind {
+                Fused::Softmax => quote!(fused_softmax),
+                Fused::Sigmoid => quote!(fused_sigmoid),
+            };
+            quote! {
+                let mut __nn_scratch = #zeros_out;
+                match #p::Loss::<T>::#method(__nn_loss, &#last_in, __nn_out, __nn_y, &mut __nn_scratch) {
+                    ::core::option::Option::Some(__nn_v) => __nn_v,
+                    ::core::option::Option::None => #p::Loss::<T>::loss(__nn_loss, __nn_out, __nn_y),
+                }
+            }
+        }
+        None => quote!(#p::Loss::<T>::loss(__nn_loss, __nn_out, __nn_y)),
+    };
+
+    let mat = |rows: &proc_macro2::Literal| quote!(#p::SMatrix<T, #rows, B>);
+    let (xin, yout) = (mat(inputs), mat(outputs));
+    let chain_d = mat(&chain_size);
+
+    quote! {
+        #[allow(clippy::all, clippy::pedantic, unused_mut)]
+        impl<T: #k::Scalar> #name<T> {
+            /// Runs the network on one sample.
+            pub fn forward(&self, x: &#p::SVector<T, #inputs>) -> #p::SVector<T, #outputs> {
+                self.forward_batch::<1>(x)
+            }
+
+            /// Runs the network on a batch of `B` samples, one column a sample.
+            pub fn forward_batch<const B: usize>(&self, x: &#xin) -> #yout {
+                let __nn_x = x;
+                #forward
+            }
+
+            /// A training forward pass on a batch: the returned tape holds the input and
+            /// every layer's output, for [`backward`](Self::backward).
+            pub fn forward_tape<const B: usize>(&self, x: &#xin) -> #tape<T, B> {
+                let __nn_x = x;
+                #tape_fwd
+            }
+
+            /// Back-propagates `d_output` (dLoss/dOutput for the batch recorded in `tape`):
+            /// **adds** the parameter gradients to `grads` and returns dLoss/dInput (what
+            /// `torch.autograd.grad(loss, input)` gives).
+            pub fn backward<const B: usize>(&self, tape: &#tape<T, B>, d_output: &#yout, grads: &mut #grads<T>) -> #xin {
+                let mut __nn_dx = #p::SMatrix::<T, #inputs, B>::zeros();
+                self.__nn_backward(tape, d_output, grads, ::core::option::Option::Some(&mut __nn_dx));
+                __nn_dx
+            }
+
+            /// Like [`backward`](Self::backward), without computing the input gradient
+            /// (which training does not need).
+            pub fn backward_params<const B: usize>(&self, tape: &#tape<T, B>, d_output: &#yout, grads: &mut #grads<T>) {
+                self.__nn_backward(tape, d_output, grads, ::core::option::Option::None);
+            }
+
+            fn __nn_backward<const B: usize>(
+                &self,
+                __nn_tape: &#tape<T, B>,
+                __nn_d_output: &#yout,
+                __nn_grads: &mut #grads<T>,
+                __nn_dx: ::core::option::Option<&mut #xin>,
+            ) {
+                #backward_entry
+            }
+
+            fn __nn_chain<const B: usize>(
+                &self,
+                __nn_tape: &#tape<T, B>,
+                __nn_d: &#chain_d,
+                __nn_grads: &mut #grads<T>,
+                __nn_dx: ::core::option::Option<&mut #xin>,
+            ) {
+                let _ = (&__nn_tape, &__nn_grads);
+                #chain
+            }
+
+            /// Forward, loss and backward on a batch: **adds** the loss's gradients to
+            /// `grads` and returns the loss. After a final `softmax` with
+            /// [`CrossEntropy`](#k::loss::CrossEntropy), or a final `sigmoid` with
+            /// [`BinaryCrossEntropy`](#k::loss::BinaryCrossEntropy), uses the fused,
+            /// numerically stable gradient `(p - y) / n`.
+            pub fn accumulate_gradients<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> T {
+                self.__nn_accumulate(x, y, loss, grads, ::core::option::Option::None)
+            }
+
+            /// Like [`accumulate_gradients`](Self::accumulate_gradients), and also returns
+            /// dLoss/dInput through the same (fused where it applies) path: what a GAN's
+            /// generator or an adversarial example needs.
+            pub fn accumulate_gradients_with_input<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> (T, #xin) {
+                let mut __nn_dx = #p::SMatrix::<T, #inputs, B>::zeros();
+                let __nn_value = self.__nn_accumulate(x, y, loss, grads, ::core::option::Option::Some(&mut __nn_dx));
+                (__nn_value, __nn_dx)
+            }
+
+            fn __nn_accumulate<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>, __nn_dx: ::core::option::Option<&mut #xin>) -> T {
+                let (__nn_loss, __nn_y, __nn_grads) = (loss, y, grads);
+                let __nn_tape = self.forward_tape::<B>(x);
+                let __nn_out = &__nn_tape.#last_out;
+                #loss_and_start
+            }
+
+            /// The loss on a batch, computed as stably as
+            /// [`accumulate_gradients`](Self::accumulate_gradients) computes it.
+            pub fn loss<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L) -> T {
+                let (__nn_loss, __nn_y) = (loss, y);
+                let __nn_tape = self.forward_tape::<B>(x);
+                let __nn_out = &__nn_tape.#last_out;
+                #loss_only
+            }
+
+            /// The loss on a batch and its gradients with respect to every parameter.
+            ///
+            /// Returns the gradients by value, on the stack: for large networks use
+            /// [`loss_and_gradients_into`](Self::loss_and_gradients_into) with
+            /// [`boxed_zero_gradients`](Self::boxed_zero_gradients).
+            pub fn loss_and_gradients<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L) -> (T, #grads<T>) {
+                let mut __nn_grads = #grads::<T>::zeros();
+                let __nn_value = self.accumulate_gradients(x, y, loss, &mut __nn_grads);
+                (__nn_value, __nn_grads)
+            }
+
+            /// Zeroes `grads`, writes the gradients of the loss on the batch into them and
+            /// returns the loss.
+            pub fn loss_and_gradients_into<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> T {
+                #p::Parameters::fill_zero(grads);
+                self.accumulate_gradients(x, y, loss, grads)
+            }
+        }
+
+        #[automatically_derived]
+        #[allow(clippy::all, clippy::pedantic)]
+        impl<T: #k::Scalar> #p::Network<#inputs, #outputs> for #name<T> {
+            type Tape<const B: usize> = #tape<T, B>;
+            fn forward_batch<const B: usize>(&self, x: &#xin) -> #yout {
+                #name::<T>::forward_batch::<B>(self, x)
+            }
+            fn forward_tape<const B: usize>(&self, x: &#xin) -> #tape<T, B> {
+                #name::<T>::forward_tape::<B>(self, x)
+            }
+            fn tape_output<const B: usize>(tape: &#tape<T, B>) -> &#yout {
+                tape.output()
+            }
+            fn backward<const B: usize>(&self, tape: &#tape<T, B>, d_output: &#yout, grads: &mut #grads<T>) -> #xin {
+                #name::<T>::backward::<B>(self, tape, d_output, grads)
+            }
+            fn backward_params<const B: usize>(&self, tape: &#tape<T, B>, d_output: &#yout, grads: &mut #grads<T>) {
+                #name::<T>::backward_params::<B>(self, tape, d_output, grads)
+            }
+            fn accumulate_gradients<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> T {
+                #name::<T>::accumulate_gradients::<B, L>(self, x, y, loss, grads)
+            }
+            fn loss<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L) -> T {
+                #name::<T>::loss::<B, L>(self, x, y, loss)
+            }
+        }
+    }
+}
