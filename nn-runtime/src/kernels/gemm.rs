@@ -172,7 +172,7 @@ unsafe fn tile<S: Simd, const MV: usize, const NR: usize, const MASKED: bool>(
         } else {
             // Transposed layout: spill the tile and store element by element.
             let base = acc.as_ptr() as *const S::T;
-            let zero = S::T::from_f64(0.0);
+            let zero = <S::T as Scalar>::from_f64(0.0);
             for j in 0..NR {
                 for i in 0..mr {
                     // `acc[j]` holds `MV·LANES` consecutive elements; `i < mr <= MV·LANES`.

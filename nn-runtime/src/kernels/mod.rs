@@ -47,6 +47,24 @@ pub fn simd_level() -> &'static str {
     "portable"
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Tests cap the instruction set per thread: 0 = portable, 1 = up to AVX2, 2 = any.
+    static LEVEL_CAP: core::cell::Cell<u8> = const { core::cell::Cell::new(2) };
+}
+
+/// Whether the kernels may use AVX-512 (`2`) or AVX2 (`1`) on this thread.
+#[cfg(all(test, target_arch = "x86_64"))]
+#[inline(always)]
+fn allowed(level: u8) -> bool {
+    LEVEL_CAP.with(|c| c.get() >= level)
+}
+#[cfg(all(not(test), target_arch = "x86_64"))]
+#[inline(always)]
+fn allowed(_level: u8) -> bool {
+    true
+}
+
 #[inline(always)]
 fn same<T: 'static, U: 'static>() -> bool {
     TypeId::of::<T>() == TypeId::of::<U>()
@@ -75,20 +93,22 @@ unsafe fn run<T: Scalar>(op: &Op<T>) {
             use x86::*;
             if same::<T, f32>() {
                 let op = &*(op as *const Op<T> as *const Op<f32>);
-                if std::arch::is_x86_feature_detected!("avx512f") {
+                if allowed(2) && std::arch::is_x86_feature_detected!("avx512f") {
                     return run_v4_f32(op);
                 }
-                if std::arch::is_x86_feature_detected!("avx2")
+                if allowed(1)
+                    && std::arch::is_x86_feature_detected!("avx2")
                     && std::arch::is_x86_feature_detected!("fma")
                 {
                     return run_v3_f32(op);
                 }
             } else if same::<T, f64>() {
                 let op = &*(op as *const Op<T> as *const Op<f64>);
-                if std::arch::is_x86_feature_detected!("avx512f") {
+                if allowed(2) && std::arch::is_x86_feature_detected!("avx512f") {
                     return run_v4_f64(op);
                 }
-                if std::arch::is_x86_feature_detected!("avx2")
+                if allowed(1)
+                    && std::arch::is_x86_feature_detected!("avx2")
                     && std::arch::is_x86_feature_detected!("fma")
                 {
                     return run_v3_f64(op);
@@ -236,7 +256,7 @@ fn small_forward<T: Scalar, const O: usize, const I: usize, const B: usize>(
     let w = w.as_slice();
     let x = x.as_slice();
     let y = y.as_mut_slice();
-    let zero = T::from_f64(0.0);
+    let zero = <T as Scalar>::from_f64(0.0);
     for j in 0..B {
         let yc = &mut y[j * O..(j + 1) * O];
         match b {
@@ -275,7 +295,7 @@ pub fn dense_input_grad<T: Scalar, const O: usize, const I: usize, const B: usiz
             let dyc = &dy[j * O..(j + 1) * O];
             for i in 0..I {
                 let wc = &w[i * O..(i + 1) * O];
-                let mut s = T::from_f64(0.0);
+                let mut s = <T as Scalar>::from_f64(0.0);
                 for (&a, &b) in wc.iter().zip(dyc) {
                     s += a * b;
                 }

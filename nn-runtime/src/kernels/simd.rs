@@ -73,7 +73,7 @@ impl<T: Scalar, const N: usize> Simd for Portable<T, N> {
 
     #[inline(always)]
     unsafe fn zero() -> [T; N] {
-        [T::from_f64(0.0); N]
+        [<T as Scalar>::from_f64(0.0); N]
     }
     #[inline(always)]
     unsafe fn splat(x: T) -> [T; N] {
@@ -96,7 +96,7 @@ impl<T: Scalar, const N: usize> Simd for Portable<T, N> {
     }
     #[inline(always)]
     unsafe fn load_m(p: *const T, m: usize) -> [T; N] {
-        let mut v = [T::from_f64(0.0); N];
+        let mut v = [<T as Scalar>::from_f64(0.0); N];
         for (i, x) in v.iter_mut().enumerate().take(m) {
             // SAFETY: `i < m`, and the caller guarantees `m` readable elements at `p`.
             *x = unsafe { *p.add(i) };
@@ -136,7 +136,7 @@ impl<T: Scalar, const N: usize> Simd for Portable<T, N> {
     }
     #[inline(always)]
     unsafe fn reduce(v: [T; N]) -> T {
-        let mut s = T::from_f64(0.0);
+        let mut s = <T as Scalar>::from_f64(0.0);
         for x in v {
             s += x;
         }

@@ -7,13 +7,16 @@ use crate::activation::Tanh;
 
 /// Deterministic values in [-1, 1) without a random-number dependency.
 fn fill<T: Scalar, const R: usize, const C: usize>(seed: u64) -> Box<SMatrix<T, R, C>> {
-    let mut m: Box<SMatrix<T, R, C>> = Box::new(SMatrix::from_element(T::from_f64(0.0)));
+    // Built on the heap directly: large matrices would overflow a debug test's stack.
+    let m: Box<core::mem::MaybeUninit<SMatrix<T, R, C>>> = Box::new_zeroed();
+    // SAFETY: an all-zero bit pattern is a valid `SMatrix` of `Scalar`s (see `Scalar`).
+    let mut m: Box<SMatrix<T, R, C>> = unsafe { m.assume_init() };
     let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     for v in m.as_mut_slice() {
         s ^= s << 13;
         s ^= s >> 7;
         s ^= s << 17;
-        *v = T::from_f64((s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0);
+        *v = <T as Scalar>::from_f64((s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0);
     }
     m
 }
@@ -72,7 +75,8 @@ fn check<T: Scalar, const O: usize, const I: usize, const B: usize>() {
             }
         }
     }
-    let what = |k: &str| format!("{k} {O}x{I} batch {B} {:?} ({})", T::DTYPE, simd_level());
+    let cap = LEVEL_CAP.with(|c| c.get());
+    let what = |k: &str| format!("{k} {O}x{I} batch {B} {:?} (level cap {cap})", T::DTYPE);
 
     let mut y = fill::<T, O, B>(9); // garbage that must be overwritten
     dense_forward(&w, Some(&bias.column(0).into_owned()), &x, &mut y);
@@ -97,7 +101,7 @@ fn check<T: Scalar, const O: usize, const I: usize, const B: usize>() {
     dense_input_grad(&w, &dy, &mut dx);
     close(dx.as_slice(), &dx_ref, O, &what("input grad"));
 
-    let mut dw = dw0.clone();
+    let mut dw = fill::<T, O, I>(5);
     dense_weight_grad(&dy, &x, &mut dw);
     close(dw.as_slice(), &dw_ref, B, &what("weight grad"));
 
@@ -110,10 +114,14 @@ macro_rules! sizes {
     ($name:ident: $(($o:literal, $i:literal, $b:literal)),* $(,)?) => {
         #[test]
         fn $name() {
-            $(
-                check::<f32, $o, $i, $b>();
-                check::<f64, $o, $i, $b>();
-            )*
+            // Every instruction set: portable, AVX2 (if present), AVX-512 (if present).
+            for cap in 0..=2 {
+                LEVEL_CAP.with(|c| c.set(cap));
+                $(
+                    check::<f32, $o, $i, $b>();
+                    check::<f64, $o, $i, $b>();
+                )*
+            }
         }
     };
 }
