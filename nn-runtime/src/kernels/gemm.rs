@@ -116,6 +116,7 @@ unsafe fn tile<S: Simd, const MV: usize, const NR: usize, const MASKED: bool>(
         let mask = S::mask(if MASKED { mr - (MV - 1) * l } else { l });
         let mut acc = [[S::zero(); MV]; NR];
         let mut p = 0;
+        #[allow(clippy::needless_range_loop)]
         if MV * NR < 8 {
             // Too few accumulators to hide the FMA latency: two interleaved sets.
             let mut acc2 = [[S::zero(); MV]; NR];
@@ -130,8 +131,10 @@ unsafe fn tile<S: Simd, const MV: usize, const NR: usize, const MASKED: bool>(
                 );
                 p += 2;
             }
-            for (x, y) in acc.iter_mut().flatten().zip(acc2.iter().flatten()) {
-                *x = S::add(*x, *y);
+            for j in 0..NR {
+                for v in 0..MV {
+                    acc[j][v] = S::add(acc[j][v], acc2[j][v]);
+                }
             }
         }
         while p < k {
@@ -400,6 +403,50 @@ pub(crate) unsafe fn input_grad_dot<S: Simd>(
             while i0 < i {
                 dots::<S, 1>(w.add(i0 * o), d, out.add(i0), o, tail);
                 i0 += 1;
+            }
+        }
+    }
+}
+
+/// `dw (o×i) += dy (o×b) · xᵀ` for small batches: one pass over `dw`, each vector of it
+/// loaded once, updated with the `b` samples, stored once.
+///
+/// SAFETY contract: `dy` has `o·b` readable elements, `x` has `i·b`, `dw` has `o·i`
+/// writable ones and overlaps neither.
+#[inline(always)]
+pub(crate) unsafe fn weight_grad_small<S: Simd>(
+    dy: *const S::T,
+    x: *const S::T,
+    dw: *mut S::T,
+    o: usize,
+    i: usize,
+    b: usize,
+) {
+    let l = S::LANES;
+    let full = o - o % l;
+    // SAFETY: vectors at offsets `r + l <= full <= o` inside a column of `o` elements, and
+    // the masked tail of `o - full` lanes; columns `n < i` of `dw`, `j < b` of `dy`;
+    // `x[n + j·i]` with `n < i`, `j < b`.
+    unsafe {
+        let tail = S::mask(if o % l == 0 { l } else { o % l });
+        for n in 0..i {
+            let col = dw.add(n * o);
+            let mut r = 0;
+            while r < full {
+                let mut acc = S::load(col.add(r));
+                for j in 0..b {
+                    acc = S::fma(S::load(dy.add(j * o + r)), S::splat(*x.add(n + j * i)), acc);
+                }
+                S::store(col.add(r), acc);
+                r += l;
+            }
+            if full < o {
+                let mut acc = S::load_m(col.add(full), tail);
+                for j in 0..b {
+                    let d = S::load_m(dy.add(j * o + full), tail);
+                    acc = S::fma(d, S::splat(*x.add(n + j * i)), acc);
+                }
+                S::store_m(col.add(full), tail, acc);
             }
         }
     }

@@ -76,13 +76,16 @@ enum Op<T> {
     Gemm(Gemm<T>),
     /// `dx = wᵀ·dy`: (w, dy, dx, o, i, b).
     InputGrad(*const T, *const T, *mut T, usize, usize, usize),
+    /// `dw += dy·xᵀ` for batches below [`SMALL_BATCH`]: (dy, x, dw, o, i, b).
+    WeightGradSmall(*const T, *const T, *mut T, usize, usize, usize),
 }
 
 /// Runs `op` with the best instruction set available.
 ///
 /// # Safety
 /// `op` must satisfy the contract of [`Gemm`] (for `Op::Gemm`) or of
-/// `gemm::input_grad_packed` (for `Op::InputGrad`).
+/// `gemm::input_grad_packed` (for `Op::InputGrad`) or `gemm::weight_grad_small` (for
+/// `Op::WeightGradSmall`).
 #[inline]
 unsafe fn run<T: Scalar>(op: &Op<T>) {
     // SAFETY: the `same` checks make each cast between `Op<T>` and `Op<f32>`/`Op<f64>` an
@@ -132,6 +135,7 @@ unsafe fn run_generic<S: Simd, const MV: usize, const NR: usize, const NRT: usiz
     unsafe {
         match *op {
             Op::Gemm(ref g) => gemm::gemm::<S, MV, NR>(g),
+            Op::WeightGradSmall(dy, x, dw, o, i, b) => gemm::weight_grad_small::<S>(dy, x, dw, o, i, b),
             Op::InputGrad(w, dy, dx, o, i, b) => {
                 if b >= S::LANES {
                     gemm::input_grad_packed::<S, NRT>(w, dy, dx, o, i, b)
@@ -167,6 +171,10 @@ mod x86 {
         unsafe { run_generic::<V3F64, 2, 6, 12>(op) }
     }
 }
+
+/// Below this batch size the weight gradient is a single pass over `dw` rather than a
+/// register-tiled product (the tile's `k` loop would be too short to pay for itself).
+const SMALL_BATCH: usize = 4;
 
 #[inline(always)]
 fn small(o: usize, i: usize, b: usize) -> bool {
@@ -338,6 +346,18 @@ pub fn dense_weight_grad<T: Scalar, const O: usize, const I: usize, const B: usi
             }
         }
         return;
+    }
+    if B < SMALL_BATCH {
+        let op = Op::WeightGradSmall(
+            dy.as_slice().as_ptr(),
+            x.as_slice().as_ptr(),
+            dw.as_mut_slice().as_mut_ptr(),
+            O,
+            I,
+            B,
+        );
+        // SAFETY: dy has O·B elements, x I·B, dw O·I; dw is a unique borrow.
+        return unsafe { run(&op) };
     }
     let g = Gemm {
         m: O,
