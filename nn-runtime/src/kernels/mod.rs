@@ -17,6 +17,7 @@
 
 mod gemm;
 mod simd;
+pub mod vmath;
 #[cfg(test)]
 mod tests;
 
