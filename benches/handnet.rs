@@ -55,7 +55,11 @@ impl<const O: usize, const I: usize> Dense<O, I> {
 /// The output loss gradient: softmax + cross-entropy (`p - y) / B`, or MSE
 /// `2 (o - y) / (B·O)`, written into `out`.
 fn loss_grad<const O: usize, const B: usize>(out: &mut [[f32; O]; B], y: &[[f32; O]; B], ce: bool) {
-    let k = if ce { 1.0 / B as f32 } else { 2.0 / (B * O) as f32 };
+    let k = if ce {
+        1.0 / B as f32
+    } else {
+        2.0 / (B * O) as f32
+    };
     for (o, &t) in out.iter_mut().flatten().zip(y.iter().flatten()) {
         *o = (*o - t) * k;
     }

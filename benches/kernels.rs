@@ -13,7 +13,10 @@ use nn::nalgebra::{DMatrix, SMatrix};
 use std::hint::black_box;
 use std::time::Duration;
 
-fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, criterion::measurement::WallTime> {
+fn group<'a>(
+    c: &'a mut Criterion,
+    name: &str,
+) -> BenchmarkGroup<'a, criterion::measurement::WallTime> {
     let mut g = c.benchmark_group(name);
     g.warm_up_time(Duration::from_millis(200));
     g.measurement_time(Duration::from_millis(700));
@@ -48,11 +51,20 @@ fn forward<const O: usize, const I: usize, const B: usize>(c: &mut Criterion) {
     });
     let (wh, xh, bh) = (arr::<O, I>(1), arr::<I, B>(2), [0.5f32; O]);
     let mut yh = arr::<O, B>(4);
-    g.bench_function("hand", |b| b.iter(|| hand::forward(black_box(&*wh), &bh, black_box(&*xh), &mut yh)));
-    g.bench_function("nalgebra_static", |b| b.iter(|| black_box(&*w).mul_to(black_box(&*x), &mut *y)));
-    let (wd, xd) = (DMatrix::from_column_slice(O, I, w.as_slice()), DMatrix::from_column_slice(I, B, x.as_slice()));
+    g.bench_function("hand", |b| {
+        b.iter(|| hand::forward(black_box(&*wh), &bh, black_box(&*xh), &mut yh))
+    });
+    g.bench_function("nalgebra_static", |b| {
+        b.iter(|| black_box(&*w).mul_to(black_box(&*x), &mut *y))
+    });
+    let (wd, xd) = (
+        DMatrix::from_column_slice(O, I, w.as_slice()),
+        DMatrix::from_column_slice(I, B, x.as_slice()),
+    );
     let mut yd = DMatrix::<f32>::zeros(O, B);
-    g.bench_function("matrixmultiply", |b| b.iter(|| yd.gemm(1.0, black_box(&wd), black_box(&xd), 0.0)));
+    g.bench_function("matrixmultiply", |b| {
+        b.iter(|| yd.gemm(1.0, black_box(&wd), black_box(&xd), 0.0))
+    });
     g.finish();
 }
 
@@ -61,14 +73,25 @@ fn input_grad<const O: usize, const I: usize, const B: usize>(c: &mut Criterion)
     g.throughput(Throughput::Elements((2 * O * I * B) as u64));
     let (w, dy) = (smat::<O, I>(1), smat::<O, B>(2));
     let mut dx = smat::<I, B>(4);
-    g.bench_function("nn", |b| b.iter(|| nn::kernels::dense_input_grad(black_box(&*w), black_box(&*dy), &mut dx)));
+    g.bench_function("nn", |b| {
+        b.iter(|| nn::kernels::dense_input_grad(black_box(&*w), black_box(&*dy), &mut dx))
+    });
     let (wh, dyh) = (arr::<O, I>(1), arr::<O, B>(2));
     let mut dxh = arr::<I, B>(4);
-    g.bench_function("hand", |b| b.iter(|| hand::input_grad(black_box(&*wh), black_box(&*dyh), &mut dxh)));
-    g.bench_function("nalgebra_static", |b| b.iter(|| black_box(&*w).tr_mul_to(black_box(&*dy), &mut *dx)));
-    let (wd, dyd) = (DMatrix::from_column_slice(O, I, w.as_slice()), DMatrix::from_column_slice(O, B, dy.as_slice()));
+    g.bench_function("hand", |b| {
+        b.iter(|| hand::input_grad(black_box(&*wh), black_box(&*dyh), &mut dxh))
+    });
+    g.bench_function("nalgebra_static", |b| {
+        b.iter(|| black_box(&*w).tr_mul_to(black_box(&*dy), &mut *dx))
+    });
+    let (wd, dyd) = (
+        DMatrix::from_column_slice(O, I, w.as_slice()),
+        DMatrix::from_column_slice(O, B, dy.as_slice()),
+    );
     let mut dxd = DMatrix::<f32>::zeros(I, B);
-    g.bench_function("matrixmultiply", |b| b.iter(|| dxd.gemm_tr(1.0, black_box(&wd), black_box(&dyd), 0.0)));
+    g.bench_function("matrixmultiply", |b| {
+        b.iter(|| dxd.gemm_tr(1.0, black_box(&wd), black_box(&dyd), 0.0))
+    });
     g.finish();
 }
 
@@ -77,12 +100,19 @@ fn weight_grad<const O: usize, const I: usize, const B: usize>(c: &mut Criterion
     g.throughput(Throughput::Elements((2 * O * I * B) as u64));
     let (dy, x) = (smat::<O, B>(1), smat::<I, B>(2));
     let mut dw = smat::<O, I>(4);
-    g.bench_function("nn", |b| b.iter(|| nn::kernels::dense_weight_grad(black_box(&*dy), black_box(&*x), &mut dw)));
+    g.bench_function("nn", |b| {
+        b.iter(|| nn::kernels::dense_weight_grad(black_box(&*dy), black_box(&*x), &mut dw))
+    });
     let (dyh, xh) = (arr::<O, B>(1), arr::<I, B>(2));
     let mut dwh = arr::<O, I>(4);
     let mut dbh = [0f32; O];
-    g.bench_function("hand", |b| b.iter(|| hand::param_grad(black_box(&*dyh), black_box(&*xh), &mut dwh, &mut dbh)));
-    let (dyd, xd) = (DMatrix::from_column_slice(O, B, dy.as_slice()), DMatrix::from_column_slice(I, B, x.as_slice()));
+    g.bench_function("hand", |b| {
+        b.iter(|| hand::param_grad(black_box(&*dyh), black_box(&*xh), &mut dwh, &mut dbh))
+    });
+    let (dyd, xd) = (
+        DMatrix::from_column_slice(O, B, dy.as_slice()),
+        DMatrix::from_column_slice(I, B, x.as_slice()),
+    );
     let mut dwd = DMatrix::<f32>::zeros(O, I);
     g.bench_function("matrixmultiply", |b| {
         b.iter(|| dwd.gemm(1.0, black_box(&dyd), &black_box(&xd).transpose(), 1.0))

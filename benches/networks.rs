@@ -41,7 +41,10 @@ nn::network! {
 
 const LR: f32 = 1e-3;
 
-fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, criterion::measurement::WallTime> {
+fn group<'a>(
+    c: &'a mut Criterion,
+    name: &str,
+) -> BenchmarkGroup<'a, criterion::measurement::WallTime> {
     let mut g = c.benchmark_group(name);
     g.warm_up_time(Duration::from_millis(200));
     g.measurement_time(Duration::from_millis(600));
@@ -155,7 +158,9 @@ macro_rules! net_bench {
                 let mut d = dyn_net(layers, $act, $softmax);
                 let xd = DMatrix::from_column_slice($I, B, x.as_slice());
                 let yd = DMatrix::from_column_slice($O, B, y.as_slice());
-                g.bench_function("dyn", |b| b.iter(|| d.train_step(black_box(&xd), &yd, $softmax, LR)));
+                g.bench_function("dyn", |b| {
+                    b.iter(|| d.train_step(black_box(&xd), &yd, $softmax, LR))
+                });
                 g.finish();
             }
         }
@@ -182,7 +187,13 @@ fn rtneural(c: &mut Criterion) {
         let mut y = smat::<N, 1>(4, 0.0);
         g.bench_function("nn", |b| {
             b.iter(|| {
-                nn::kernels::dense_forward_act(black_box(&*w), Some(&bias), black_box(&*x), &nn::activation::Tanh, &mut *y)
+                nn::kernels::dense_forward_act(
+                    black_box(&*w),
+                    Some(&bias),
+                    black_box(&*x),
+                    &nn::activation::Tanh,
+                    &mut *y,
+                )
             })
         });
         let wa = as_arr(&w);

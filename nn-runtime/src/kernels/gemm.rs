@@ -61,7 +61,10 @@ pub(crate) struct Gemm<T> {
 /// SAFETY contract: `ap` points at `A(i0, p)` with `MV·LANES` readable elements (or, when
 /// `MASKED`, `(MV-1)·LANES` plus the lanes of `mask` in the last vector); `bp` points at
 /// `B(p, j0)` with `bp + j·csb` readable for `j < NR`.
-#[inline(always)]
+// Inlined into the instruction-set entry points in optimised builds (so the
+// intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
 unsafe fn step<S: Simd, const MV: usize, const NR: usize, const MASKED: bool>(
     ap: *const S::T,
     bp: *const S::T,
@@ -97,7 +100,10 @@ unsafe fn step<S: Simd, const MV: usize, const NR: usize, const MASKED: bool>(
 /// SAFETY contract: as for [`Gemm`] restricted to the tile: rows `i0 .. i0+mr`, columns
 /// `j0 .. j0+NR`. When `!MASKED`, `mr == MV·LANES`; when `MASKED`,
 /// `(MV-1)·LANES < mr <= MV·LANES`.
-#[inline(always)]
+// Inlined into the instruction-set entry points in optimised builds (so the
+// intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
 #[allow(clippy::too_many_arguments)]
 unsafe fn tile<S: Simd, const MV: usize, const NR: usize, const MASKED: bool>(
     g: &Gemm<S::T>,
@@ -121,7 +127,13 @@ unsafe fn tile<S: Simd, const MV: usize, const NR: usize, const MASKED: bool>(
             // Too few accumulators to hide the FMA latency: two interleaved sets.
             let mut acc2 = [[S::zero(); MV]; NR];
             while p + 2 <= k {
-                step::<S, MV, NR, MASKED>(a.add(p * g.lda), b.add(p * g.rsb), g.csb, mask, &mut acc);
+                step::<S, MV, NR, MASKED>(
+                    a.add(p * g.lda),
+                    b.add(p * g.rsb),
+                    g.csb,
+                    mask,
+                    &mut acc,
+                );
                 step::<S, MV, NR, MASKED>(
                     a.add((p + 1) * g.lda),
                     b.add((p + 1) * g.rsb),
@@ -165,12 +177,20 @@ unsafe fn tile<S: Simd, const MV: usize, const NR: usize, const MASKED: bool>(
                     match init {
                         Init::Zero => {}
                         Init::Acc => {
-                            let old = if last { S::load_m(cp, mask) } else { S::load(cp) };
+                            let old = if last {
+                                S::load_m(cp, mask)
+                            } else {
+                                S::load(cp)
+                            };
                             r = S::add(r, old);
                         }
                         Init::Bias(bias) => {
                             let bp = bias.add(v * l);
-                            let old = if last { S::load_m(bp, mask) } else { S::load(bp) };
+                            let old = if last {
+                                S::load_m(bp, mask)
+                            } else {
+                                S::load(bp)
+                            };
                             r = S::add(r, old);
                         }
                     }
@@ -206,7 +226,7 @@ unsafe fn tile<S: Simd, const MV: usize, const NR: usize, const MASKED: bool>(
                             Init::Acc => r += *cp,
                             Init::Bias(bias) => r += *bias.add(i),
                         }
-                        if g.relu && !(r > zero) {
+                        if g.relu && r.partial_cmp(&zero) != Some(core::cmp::Ordering::Greater) {
                             r = zero;
                         }
                         *cp = r;
@@ -218,7 +238,10 @@ unsafe fn tile<S: Simd, const MV: usize, const NR: usize, const MASKED: bool>(
 }
 
 /// Columns `j0 .. j0+NR` of `C`, all rows.
-#[inline(always)]
+// Inlined into the instruction-set entry points in optimised builds (so the
+// intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
 unsafe fn columns<S: Simd, const MV: usize, const NR: usize>(g: &Gemm<S::T>, j0: usize) {
     let l = S::LANES;
     // SAFETY: `j0 + NR <= n` (the caller's loop condition) and every row offset `i` below
@@ -237,7 +260,14 @@ unsafe fn columns<S: Simd, const MV: usize, const NR: usize>(g: &Gemm<S::T>, j0:
             i += l;
         }
         if i < g.m {
-            tile::<S, 1, NR, true>(g, g.a.add(i), b, c.add(i * g.rsc), g.m - i, g.init.offset(i));
+            tile::<S, 1, NR, true>(
+                g,
+                g.a.add(i),
+                b,
+                c.add(i * g.rsc),
+                g.m - i,
+                g.init.offset(i),
+            );
         }
     }
 }
@@ -246,7 +276,10 @@ unsafe fn columns<S: Simd, const MV: usize, const NR: usize>(g: &Gemm<S::T>, j0:
 /// last as a matrix-vector product with four vectors per tile).
 ///
 /// SAFETY contract: the one documented on [`Gemm`].
-#[inline(always)]
+// Inlined into the instruction-set entry points in optimised builds (so the
+// intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) unsafe fn gemm<S: Simd, const MV: usize, const NR: usize>(g: &Gemm<S::T>) {
     // SAFETY: each call covers columns `j .. j+width` with `j + width <= n`.
     unsafe {
@@ -280,7 +313,10 @@ const KC: usize = 128;
 ///
 /// SAFETY contract: `w` has `o·i` readable elements, `dy` has `o·b`, `dx` has `i·b`
 /// writable ones and overlaps neither.
-#[inline(always)]
+// Inlined into the instruction-set entry points in optimised builds (so the
+// intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) unsafe fn input_grad_packed<S: Simd, const NR: usize>(
     w: *const S::T,
     dy: *const S::T,
@@ -336,7 +372,10 @@ pub(crate) unsafe fn input_grad_packed<S: Simd, const NR: usize>(
 /// `Q` dot products `dx[i0 + q + j·i] = w[:, i0 + q] · dy[:, j]`.
 ///
 /// SAFETY contract: as for [`input_grad_dot`], with `i0 + Q <= i` and `j < b`.
-#[inline(always)]
+// Inlined into the instruction-set entry points in optimised builds (so the
+// intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
 unsafe fn dots<S: Simd, const Q: usize>(
     w: *const S::T,
     d: *const S::T,
@@ -374,7 +413,10 @@ unsafe fn dots<S: Simd, const Q: usize>(
 /// `dx = wᵀ · dy` as dot products along the contiguous columns: for small batches.
 ///
 /// SAFETY contract: as for [`input_grad_packed`].
-#[inline(always)]
+// Inlined into the instruction-set entry points in optimised builds (so the
+// intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) unsafe fn input_grad_dot<S: Simd>(
     w: *const S::T,
     dy: *const S::T,
@@ -387,7 +429,7 @@ pub(crate) unsafe fn input_grad_dot<S: Simd>(
     // SAFETY: every call passes `i0 + Q <= i` and `j < b`, which is what `dots` needs;
     // the mask has `o % l` lanes and is only used when that is nonzero.
     unsafe {
-        let tail = S::mask(if o % l == 0 { l } else { o % l });
+        let tail = S::mask(if o.is_multiple_of(l) { l } else { o % l });
         for j in 0..b {
             let d = dy.add(j * o);
             let out = dx.add(j * i);
@@ -413,7 +455,10 @@ pub(crate) unsafe fn input_grad_dot<S: Simd>(
 ///
 /// SAFETY contract: `dy` has `o·b` readable elements, `x` has `i·b`, `dw` has `o·i`
 /// writable ones and overlaps neither.
-#[inline(always)]
+// Inlined into the instruction-set entry points in optimised builds (so the
+// intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) unsafe fn weight_grad_small<S: Simd>(
     dy: *const S::T,
     x: *const S::T,
@@ -428,7 +473,7 @@ pub(crate) unsafe fn weight_grad_small<S: Simd>(
     // the masked tail of `o - full` lanes; columns `n < i` of `dw`, `j < b` of `dy`;
     // `x[n + j·i]` with `n < i`, `j < b`.
     unsafe {
-        let tail = S::mask(if o % l == 0 { l } else { o % l });
+        let tail = S::mask(if o.is_multiple_of(l) { l } else { o % l });
         for n in 0..i {
             let col = dw.add(n * o);
             let mut r = 0;

@@ -14,12 +14,19 @@
 //!   products instead.
 //!
 //! No kernel allocates; the only scratch is that stack panel.
+//!
+//! # Stack use (`STACK`)
+//! The tiles are `#[inline(always)]` in optimised builds, so each instruction-set entry
+//! point is one function with the intrinsics inlined. Debug builds do not optimise stack
+//! slots, so inlining every tile instance there gave entry points 250 KiB frames; in debug
+//! builds the tiles are separate functions instead, and a test runs the kernels on a
+//! 128 KiB thread.
 
 mod gemm;
 mod simd;
-pub mod vmath;
 #[cfg(test)]
 mod tests;
+pub mod vmath;
 
 use crate::activation::Activation;
 use crate::scalar::Scalar;
@@ -34,6 +41,11 @@ pub const SIMD_MIN_FLOPS: usize = 512;
 
 /// The instruction set the SIMD kernels use on this machine: `"avx512f"`, `"avx2+fma"` or
 /// `"portable"` (what the compiler vectorises for the build target).
+///
+/// ```
+/// let level = nn_runtime::kernels::simd_level();
+/// assert!(["avx512f", "avx2+fma", "portable"].contains(&level));
+/// ```
 pub fn simd_level() -> &'static str {
     #[cfg(target_arch = "x86_64")]
     {
@@ -128,15 +140,18 @@ unsafe fn run<T: Scalar>(op: &Op<T>) {
 ///
 /// # Safety
 /// As for [`run`]; and `S`'s instruction set must be enabled in the caller.
-#[inline(always)]
-unsafe fn run_generic<S: Simd, const MV: usize, const NR: usize, const NRT: usize>(
-    op: &Op<S::T>,
-) {
+// Inlined into the instruction-set entry points in optimised builds (so the
+// intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+unsafe fn run_generic<S: Simd, const MV: usize, const NR: usize, const NRT: usize>(op: &Op<S::T>) {
     // SAFETY: the contracts are forwarded unchanged.
     unsafe {
         match *op {
             Op::Gemm(ref g) => gemm::gemm::<S, MV, NR>(g),
-            Op::WeightGradSmall(dy, x, dw, o, i, b) => gemm::weight_grad_small::<S>(dy, x, dw, o, i, b),
+            Op::WeightGradSmall(dy, x, dw, o, i, b) => {
+                gemm::weight_grad_small::<S>(dy, x, dw, o, i, b)
+            }
             Op::InputGrad(w, dy, dx, o, i, b) => {
                 if b >= S::LANES {
                     gemm::input_grad_packed::<S, NRT>(w, dy, dx, o, i, b)
@@ -195,6 +210,17 @@ pub fn dense_forward<T: Scalar, const O: usize, const I: usize, const B: usize>(
 
 /// `y = max(w * x (+ b), 0)`: a dense layer with its ReLU fused into the product's
 /// epilogue (equal to [`dense_forward`] followed by [`Relu`](crate::activation::Relu)).
+///
+/// ```
+/// use nn_runtime::kernels::dense_forward_relu;
+/// use nn_runtime::{SMatrix, SVector};
+/// let w = SMatrix::<f32, 2, 3>::new(1.0, 2.0, 3.0, -1.0, -2.0, -3.0);
+/// let b = SVector::<f32, 2>::new(0.5, 0.5);
+/// let x = SMatrix::<f32, 3, 1>::new(1.0, 1.0, 1.0);
+/// let mut y = SMatrix::<f32, 2, 1>::zeros();
+/// dense_forward_relu(&w, Some(&b), &x, &mut y);
+/// assert_eq!(y, SMatrix::<f32, 2, 1>::new(6.5, 0.0));
+/// ```
 #[inline]
 pub fn dense_forward_relu<T: Scalar, const O: usize, const I: usize, const B: usize>(
     w: &SMatrix<T, O, I>,
@@ -208,7 +234,13 @@ pub fn dense_forward_relu<T: Scalar, const O: usize, const I: usize, const B: us
 /// `y = f(w * x (+ b))`: a dense layer followed by an element-wise activation, applied
 /// while `y` is still in cache.
 #[inline]
-pub fn dense_forward_act<T: Scalar, A: Activation<T>, const O: usize, const I: usize, const B: usize>(
+pub fn dense_forward_act<
+    T: Scalar,
+    A: Activation<T>,
+    const O: usize,
+    const I: usize,
+    const B: usize,
+>(
     w: &SMatrix<T, O, I>,
     b: Option<&SVector<T, O>>,
     x: &SMatrix<T, I, B>,
@@ -281,7 +313,7 @@ fn small_forward<T: Scalar, const O: usize, const I: usize, const B: usize>(
         }
         if relu {
             for v in yc.iter_mut() {
-                if !(*v > zero) {
+                if (*v).partial_cmp(&zero) != Some(core::cmp::Ordering::Greater) {
                     *v = zero;
                 }
             }

@@ -139,3 +139,30 @@ sizes!(batches: (33, 17, 17), (17, 33, 33), (127, 33, 17), (33, 127, 33), (128, 
 fn reports_a_level() {
     assert!(["avx512f", "avx2+fma", "portable"].contains(&simd_level()));
 }
+
+#[test]
+fn runs_on_a_small_stack() {
+    // Generated networks must run from a 2 MiB-stack thread in debug builds; the kernels'
+    // own frames (the 8 KiB panel of the transposed product and the register tiles) must
+    // fit far below that. 128 KiB leaves room for the test's own frames.
+    std::thread::Builder::new()
+        .stack_size(128 * 1024)
+        .spawn(|| {
+            for cap in 0..=2 {
+                LEVEL_CAP.with(|c| c.set(cap));
+                let w = fill::<f64, 130, 70>(1);
+                let dy = fill::<f64, 130, 33>(2);
+                let x = fill::<f64, 70, 33>(3);
+                let mut dx = fill::<f64, 70, 33>(4);
+                let mut dw = fill::<f64, 130, 70>(5);
+                let mut y = fill::<f64, 130, 33>(6);
+                dense_input_grad(&w, &dy, &mut dx);
+                dense_weight_grad(&dy, &x, &mut dw);
+                dense_forward_relu(&w, None, &x, &mut y);
+                assert!(dx.iter().chain(dw.iter()).all(|v| v.is_finite()));
+            }
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}

@@ -17,6 +17,9 @@
 //!
 //! NaN in gives NaN out; infinities give the limits.
 
+// The f64 coefficients are shared by both types as literals; f32 rounds them.
+#![allow(clippy::excessive_precision)]
+
 use crate::scalar::Scalar;
 use core::any::TypeId;
 
@@ -71,7 +74,7 @@ macro_rules! impl_vmath {
                 }
                 let small = a + a * z * s;
                 // Large: 1 - 2/(e^{2a} + 1).
-                let e = (2.0 * a).exp();
+                let e = VMath::exp(2.0 * a);
                 let large = 1.0 - 2.0 / (e + 1.0);
                 let t = if a < 0.3 { small } else { large };
                 t.copysign(self)
@@ -79,28 +82,85 @@ macro_rules! impl_vmath {
 
             #[inline(always)]
             fn sigmoid(self) -> $t {
-                let e = (-self.abs()).exp();
+                let e = VMath::exp(-self.abs());
                 let r = 1.0 / (1.0 + e);
-                if self >= 0.0 { r } else { e * r }
+                if self >= 0.0 {
+                    r
+                } else {
+                    e * r
+                }
             }
         }
     };
 }
 
-impl_vmath!(f32, u32, 23, 127u32, -104.0, 89.0, 0.693_359_375, -2.121_944_4e-4,
-    [1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0],
-    [-0.008_863_235_529_902_197, 0.021_869_488_536_155_203, -0.053_968_253_968_253_97,
-     0.133_333_333_333_333_33, -0.333_333_333_333_333_3]);
+impl_vmath!(
+    f32,
+    u32,
+    23,
+    127u32,
+    -104.0,
+    89.0,
+    0.693_359_375,
+    -2.121_944_4e-4,
+    [
+        1.0 / 5040.0,
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0
+    ],
+    [
+        -0.008_863_235_529_902_197,
+        0.021_869_488_536_155_203,
+        -0.053_968_253_968_253_97,
+        0.133_333_333_333_333_33,
+        -0.333_333_333_333_333_3
+    ]
+);
 
-impl_vmath!(f64, u64, 52, 1023u64, -746.0, 710.0, 6.931_471_803_691_238_164_90e-1,
+impl_vmath!(
+    f64,
+    u64,
+    52,
+    1023u64,
+    -746.0,
+    710.0,
+    6.931_471_803_691_238_164_90e-1,
     1.908_214_929_270_587_700_02e-10,
-    [1.0 / 6_227_020_800.0, 1.0 / 479_001_600.0, 1.0 / 39_916_800.0, 1.0 / 3_628_800.0,
-     1.0 / 362_880.0, 1.0 / 40_320.0, 1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0,
-     1.0 / 6.0, 0.5, 1.0, 1.0],
-    [-3.927_832_388_331_683e-05, 9.691_537_956_929_451e-05, -0.000_239_129_114_243_552_48,
-     0.000_590_027_440_945_586, -0.001_455_834_387_051_318_3, 0.003_592_128_036_572_481,
-     -0.008_863_235_529_902_197, 0.021_869_488_536_155_203, -0.053_968_253_968_253_97,
-     0.133_333_333_333_333_33, -0.333_333_333_333_333_3]);
+    [
+        1.0 / 6_227_020_800.0,
+        1.0 / 479_001_600.0,
+        1.0 / 39_916_800.0,
+        1.0 / 3_628_800.0,
+        1.0 / 362_880.0,
+        1.0 / 40_320.0,
+        1.0 / 5040.0,
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0
+    ],
+    [
+        -3.927_832_388_331_683e-05,
+        9.691_537_956_929_451e-05,
+        -0.000_239_129_114_243_552_48,
+        0.000_590_027_440_945_586,
+        -0.001_455_834_387_051_318_3,
+        0.003_592_128_036_572_481,
+        -0.008_863_235_529_902_197,
+        0.021_869_488_536_155_203,
+        -0.053_968_253_968_253_97,
+        0.133_333_333_333_333_33,
+        -0.333_333_333_333_333_3
+    ]
+);
 
 /// Which element function a slice pass applies.
 #[derive(Clone, Copy)]
@@ -143,7 +203,8 @@ fn run<T: VMath>(f: Fun, x: &mut [T]) {
                 // SAFETY: AVX-512F is present (checked just above).
                 return unsafe { x86::v4(f, x) };
             }
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
             {
                 // SAFETY: AVX2 and FMA are present (checked just above).
                 return unsafe { x86::v3(f, x) };
@@ -175,6 +236,12 @@ pub fn exp_inplace<T: Scalar>(x: &mut [T]) {
     map_inplace(Fun::Exp, x)
 }
 /// `tanh x` in place.
+///
+/// ```
+/// let mut v = [0.0f32, 0.5, -3.0];
+/// nn_runtime::kernels::vmath::tanh_inplace(&mut v);
+/// assert!((v[1] - 0.5f32.tanh()).abs() <= 2.0 * f32::EPSILON);
+/// ```
 #[inline]
 pub fn tanh_inplace<T: Scalar>(x: &mut [T]) {
     map_inplace(Fun::Tanh, x)
@@ -192,7 +259,11 @@ mod tests {
     /// Distance in units in the last place, measured on the exact (f64 or better) value.
     fn ulps32(got: f32, want: f64) -> f64 {
         if got.is_nan() || want.is_nan() {
-            return if got.is_nan() && want.is_nan() { 0.0 } else { f64::INFINITY };
+            return if got.is_nan() && want.is_nan() {
+                0.0
+            } else {
+                f64::INFINITY
+            };
         }
         if got as f64 == want {
             return 0.0;
@@ -211,7 +282,10 @@ mod tests {
             .map(move |i| -100.0 + 200.0 * i as f64 / n as f64)
             .chain((0..2000).map(|i| (i as f64 - 1000.0) * 1e-3))
             .chain((0..200).map(|i| 1e-30 * 1.5f64.powi(i)))
-            .chain([0.0, -0.0, 1e-300, 88.0, 88.72, 89.0, -87.3, -103.0, -104.0, 709.7, -745.0, -800.0, 1e3])
+            .chain([
+                0.0, -0.0, 1e-300, 88.0, 88.72, 89.0, -87.3, -103.0, -104.0, 709.7, -745.0, -800.0,
+                1e3,
+            ])
     }
 
     /// f32 max error in ulp (against the f64 standard library, which is exact to well
@@ -235,37 +309,65 @@ mod tests {
             for (k, ((_, want), g)) in cases.iter().zip(got).enumerate() {
                 // Below the normal range, compare absolutely (subnormal results).
                 let e = if want.abs() < f32::MIN_POSITIVE as f64 {
-                    if (g as f64 - want).abs() <= f32::from_bits(1) as f64 { 0.0 } else { f64::INFINITY }
+                    if (g as f64 - want).abs() <= f32::from_bits(1) as f64 {
+                        0.0
+                    } else {
+                        f64::INFINITY
+                    }
                 } else {
                     ulps32(g, *want)
                 };
-                assert!(e <= F32_MAX_ULP, "fn {k} at {xf:e}: got {g:e}, want {want:e} ({e} ulp)");
+                assert!(
+                    e <= F32_MAX_ULP,
+                    "fn {k} at {xf:e}: got {g:e}, want {want:e} ({e} ulp)"
+                );
                 worst[k] = worst[k].max(e);
             }
         }
-        eprintln!("f32 max ulp: exp {:.2}, tanh {:.2}, sigmoid {:.2}", worst[0], worst[1], worst[2]);
+        eprintln!(
+            "f32 max ulp: exp {:.2}, tanh {:.2}, sigmoid {:.2}",
+            worst[0], worst[1], worst[2]
+        );
     }
 
     #[test]
     fn f64_accuracy() {
         let mut worst = [0.0f64; 3];
         for x in points().chain((0..20000).map(|i| -740.0 + 0.0724 * i as f64)) {
-            let want = [x.exp(), x.tanh(), if x >= 0.0 { 1.0 / (1.0 + (-x).exp()) } else { x.exp() / (1.0 + x.exp()) }];
+            let want = [
+                x.exp(),
+                x.tanh(),
+                if x >= 0.0 {
+                    1.0 / (1.0 + (-x).exp())
+                } else {
+                    x.exp() / (1.0 + x.exp())
+                },
+            ];
             let got = [VMath::exp(x), VMath::tanh(x), VMath::sigmoid(x)];
             for k in 0..3 {
                 let (g, w) = (got[k], want[k]);
                 let e = if w == g {
                     0.0
                 } else if w.abs() < f64::MIN_POSITIVE {
-                    if (g - w).abs() <= 2.0 * f64::from_bits(1) { 0.0 } else { f64::INFINITY }
+                    if (g - w).abs() <= 2.0 * f64::from_bits(1) {
+                        0.0
+                    } else {
+                        f64::INFINITY
+                    }
                 } else {
                     ((g - w) / w).abs()
                 };
-                assert!(e <= F64_MAX_REL, "fn {k} at {x:e}: got {g:e}, want {w:e} (rel {e:e})");
+                assert!(
+                    e <= F64_MAX_REL,
+                    "fn {k} at {x:e}: got {g:e}, want {w:e} (rel {e:e})"
+                );
                 worst[k] = worst[k].max(e);
             }
         }
-        eprintln!("f64 max rel: exp {:.2e}, tanh {:.2e}, sigmoid {:.2e}", worst[0], worst[1], worst[2]);
+        eprintln!(
+            "f64 max rel: exp {:.2e}, tanh {:.2e}, sigmoid {:.2e}",
+            worst[0], worst[1], worst[2]
+        );
     }
 
     #[test]
