@@ -120,8 +120,49 @@ fn weight_grad<const O: usize, const I: usize, const B: usize>(c: &mut Criterion
     g.finish();
 }
 
+/// Element-wise activations on one layer's outputs (batch 1): the vectorised `tanh` and
+/// `exp` against the standard library's.
+fn activations<const N: usize>(c: &mut Criterion) {
+    let mut g = group(c, &format!("act/{N}"));
+    let mut x = [0.0f32; N];
+    hand::fill(&mut x, 5, 3.0);
+    g.bench_function("nn_tanh", |b| {
+        b.iter(|| {
+            let mut v = black_box(x);
+            nn::kernels::vmath::tanh_inplace(&mut v);
+            v
+        })
+    });
+    g.bench_function("std_tanh", |b| {
+        b.iter(|| {
+            let mut v = black_box(x);
+            v.iter_mut().for_each(|e| *e = e.tanh());
+            v
+        })
+    });
+    g.bench_function("nn_exp", |b| {
+        b.iter(|| {
+            let mut v = black_box(x);
+            nn::kernels::vmath::exp_inplace(&mut v);
+            v
+        })
+    });
+    g.bench_function("std_exp", |b| {
+        b.iter(|| {
+            let mut v = black_box(x);
+            v.iter_mut().for_each(|e| *e = e.exp());
+            v
+        })
+    });
+    g.finish();
+}
+
 fn kernels(c: &mut Criterion) {
-    peak::bench_peak(c);
+    activations::<4>(c);
+    activations::<64>(c);
+    forward::<4, 4, 1>(c);
+    forward::<16, 16, 1>(c);
+    peak::bench_peak(c, "peak");
     forward::<128, 784, 64>(c);
     forward::<256, 256, 64>(c);
     forward::<10, 128, 64>(c);
@@ -133,6 +174,7 @@ fn kernels(c: &mut Criterion) {
     weight_grad::<128, 784, 32>(c);
     weight_grad::<256, 256, 32>(c);
     weight_grad::<256, 256, 1>(c);
+    peak::bench_peak(c, "peak_end");
 }
 
 criterion_group!(benches, kernels);

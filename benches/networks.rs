@@ -216,12 +216,13 @@ fn rtneural(c: &mut Criterion) {
 }
 
 fn networks(c: &mut Criterion) {
-    peak::bench_peak(c);
+    peak::bench_peak(c, "peak");
     quad(c);
     small(c);
     mnist(c);
     deep(c);
     rtneural(c);
+    peak::bench_peak(c, "peak_end");
 }
 
 criterion_group!(benches, networks);

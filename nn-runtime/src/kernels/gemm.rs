@@ -281,6 +281,62 @@ unsafe fn columns<S: Simd, const MV: usize, const NR: usize>(g: &Gemm<S::T>, j0:
 #[cfg_attr(debug_assertions, inline(never))]
 #[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) unsafe fn gemm<S: Simd, const MV: usize, const NR: usize>(g: &Gemm<S::T>) {
+    let panel_rows = MV * S::LANES;
+    let kb = (K_BLOCK_BYTES / (panel_rows * core::mem::size_of::<S::T>())).max(16);
+    if g.k <= 2 * kb || g.rsc != 1 {
+        // SAFETY: the contract is forwarded unchanged.
+        return unsafe { gemm_cols::<S, MV, NR>(g) };
+    }
+    // Long products: blocks of `kb` steps; within a block one panel of `MV` vectors of
+    // rows at a time, so its `kb` columns of `A` (16 KiB) stay in L1 across all tiles of
+    // the row panel. Bias on the first block only, ReLU on the last only.
+    let mut k0 = 0;
+    while k0 < g.k {
+        let kc = if g.k - k0 < 2 * kb { g.k - k0 } else { kb };
+        let last = k0 + kc == g.k;
+        let mut i0 = 0;
+        while i0 < g.m {
+            let mr = panel_rows.min(g.m - i0);
+            // SAFETY: the sub-product covers rows `i0 .. i0+mr <= m`, steps
+            // `k0 .. k0+kc <= k` and all columns of the original one, so every element
+            // it names is one the original contract covers.
+            unsafe {
+                let sub = Gemm {
+                    m: mr,
+                    n: g.n,
+                    k: kc,
+                    a: g.a.add(i0 + k0 * g.lda),
+                    lda: g.lda,
+                    b: g.b.add(k0 * g.rsb),
+                    rsb: g.rsb,
+                    csb: g.csb,
+                    c: g.c.add(i0),
+                    rsc: 1,
+                    csc: g.csc,
+                    init: if k0 == 0 {
+                        g.init.offset(i0)
+                    } else {
+                        Init::Acc
+                    },
+                    relu: g.relu && last,
+                };
+                gemm_cols::<S, MV, NR>(&sub);
+            }
+            i0 += mr;
+        }
+        k0 += kc;
+    }
+}
+
+/// The bytes of `A` one `k` block of [`gemm`] keeps in L1 for a row panel.
+const K_BLOCK_BYTES: usize = 16 * 1024;
+
+/// [`gemm`] without `k` blocking: column tiles outside, row tiles inside.
+///
+/// SAFETY contract: the one documented on [`Gemm`].
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+unsafe fn gemm_cols<S: Simd, const MV: usize, const NR: usize>(g: &Gemm<S::T>) {
     // SAFETY: each call covers columns `j .. j+width` with `j + width <= n`.
     unsafe {
         let mut j = 0;

@@ -170,12 +170,35 @@ pub(crate) enum Fun {
     Sigmoid,
 }
 
+/// Elements per vectorised block: one AVX-512 vector of `f32` (two of `f64`).
+const W: usize = 16;
+
+/// `f` over one block of `W`; a fixed-size loop the compiler turns into vector code.
 #[inline(always)]
-fn apply<T: VMath>(f: Fun, x: &mut [T]) {
+fn block<T: VMath>(f: Fun, b: &mut [T; W]) {
     match f {
-        Fun::Exp => x.iter_mut().for_each(|v| *v = v.exp()),
-        Fun::Tanh => x.iter_mut().for_each(|v| *v = v.tanh()),
-        Fun::Sigmoid => x.iter_mut().for_each(|v| *v = v.sigmoid()),
+        Fun::Exp => b.iter_mut().for_each(|v| *v = v.exp()),
+        Fun::Tanh => b.iter_mut().for_each(|v| *v = v.tanh()),
+        Fun::Sigmoid => b.iter_mut().for_each(|v| *v = v.sigmoid()),
+    }
+}
+
+/// `f` over a slice in blocks of `W`; the tail goes through a zero-padded block, so short
+/// slices (a layer of 4 or 10 outputs) are vectorised too instead of running the long
+/// scalar dependency chains one element at a time.
+#[inline(always)]
+fn apply<T: VMath + Default>(f: Fun, x: &mut [T]) {
+    let mut chunks = x.chunks_exact_mut(W);
+    for c in &mut chunks {
+        let b: &mut [T; W] = c.try_into().expect("chunks_exact yields W elements");
+        block(f, b);
+    }
+    let rem = chunks.into_remainder();
+    if !rem.is_empty() {
+        let mut b = [T::default(); W];
+        b[..rem.len()].copy_from_slice(rem);
+        block(f, &mut b);
+        rem.copy_from_slice(&b[..rem.len()]);
     }
 }
 
@@ -185,17 +208,17 @@ mod x86 {
     // SAFETY (both): callers check the named features at run time first; the bodies are
     // safe code.
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn v4<T: VMath>(f: Fun, x: &mut [T]) {
+    pub(super) unsafe fn v4<T: VMath + Default>(f: Fun, x: &mut [T]) {
         apply(f, x)
     }
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn v3<T: VMath>(f: Fun, x: &mut [T]) {
+    pub(super) unsafe fn v3<T: VMath + Default>(f: Fun, x: &mut [T]) {
         apply(f, x)
     }
 }
 
 #[inline]
-fn run<T: VMath>(f: Fun, x: &mut [T]) {
+fn run<T: VMath + Default>(f: Fun, x: &mut [T]) {
     #[cfg(target_arch = "x86_64")]
     {
         if x.len() >= 4 {
@@ -231,10 +254,22 @@ pub(crate) fn map_inplace<T: Scalar>(f: Fun, x: &mut [T]) {
 }
 
 /// `e^x` in place.
+///
+/// Slices shorter than [`SHORT_EXP`] use the standard library's `exp` element by element,
+/// which is faster there than one vector pass.
 #[inline]
 pub fn exp_inplace<T: Scalar>(x: &mut [T]) {
+    if x.len() < SHORT_EXP {
+        for v in x {
+            *v = v.exp();
+        }
+        return;
+    }
     map_inplace(Fun::Exp, x)
 }
+
+/// Below this length [`exp_inplace`] calls the standard library per element.
+pub const SHORT_EXP: usize = 8;
 /// `tanh x` in place.
 ///
 /// ```
