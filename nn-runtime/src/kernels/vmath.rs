@@ -173,9 +173,9 @@ pub(crate) enum Fun {
 /// Elements per vectorised block: one AVX-512 vector of `f32` (two of `f64`).
 const W: usize = 16;
 
-/// `f` over one block of `W`; a fixed-size loop the compiler turns into vector code.
+/// `f` over one block of `N`; a fixed-size loop the compiler turns into vector code.
 #[inline(always)]
-fn block<T: VMath>(f: Fun, b: &mut [T; W]) {
+fn block<T: VMath, const N: usize>(f: Fun, b: &mut [T; N]) {
     match f {
         Fun::Exp => b.iter_mut().for_each(|v| *v = v.exp()),
         Fun::Tanh => b.iter_mut().for_each(|v| *v = v.tanh()),
@@ -183,22 +183,24 @@ fn block<T: VMath>(f: Fun, b: &mut [T; W]) {
     }
 }
 
-/// `f` over a slice in blocks of `W`; the tail goes through a zero-padded block, so short
-/// slices (a layer of 4 or 10 outputs) are vectorised too instead of running the long
-/// scalar dependency chains one element at a time.
+/// `f` over a slice: blocks of `W`, then of 4 (so a layer of 4 or 10 outputs is still
+/// vectorised), then element by element. (A zero-padded last block measured slower: the
+/// narrow stores that fill it cannot forward to the wide load that reads it.)
 #[inline(always)]
-fn apply<T: VMath + Default>(f: Fun, x: &mut [T]) {
+fn apply<T: VMath>(f: Fun, x: &mut [T]) {
     let mut chunks = x.chunks_exact_mut(W);
     for c in &mut chunks {
         let b: &mut [T; W] = c.try_into().expect("chunks_exact yields W elements");
         block(f, b);
     }
-    let rem = chunks.into_remainder();
-    if !rem.is_empty() {
-        let mut b = [T::default(); W];
-        b[..rem.len()].copy_from_slice(rem);
-        block(f, &mut b);
-        rem.copy_from_slice(&b[..rem.len()]);
+    let mut quads = chunks.into_remainder().chunks_exact_mut(4);
+    for c in &mut quads {
+        let b: &mut [T; 4] = c.try_into().expect("chunks_exact yields 4 elements");
+        block(f, b);
+    }
+    for v in quads.into_remainder() {
+        let b: &mut [T; 1] = core::slice::from_mut(v).try_into().expect("one element");
+        block(f, b);
     }
 }
 
@@ -208,17 +210,17 @@ mod x86 {
     // SAFETY (both): callers check the named features at run time first; the bodies are
     // safe code.
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn v4<T: VMath + Default>(f: Fun, x: &mut [T]) {
+    pub(super) unsafe fn v4<T: VMath>(f: Fun, x: &mut [T]) {
         apply(f, x)
     }
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn v3<T: VMath + Default>(f: Fun, x: &mut [T]) {
+    pub(super) unsafe fn v3<T: VMath>(f: Fun, x: &mut [T]) {
         apply(f, x)
     }
 }
 
 #[inline]
-fn run<T: VMath + Default>(f: Fun, x: &mut [T]) {
+fn run<T: VMath>(f: Fun, x: &mut [T]) {
     #[cfg(target_arch = "x86_64")]
     {
         if x.len() >= 4 {
