@@ -2,9 +2,9 @@
 //!
 //! This crate is an implementation detail: depend on `nn-runtime`, which re-exports the
 //! macro and documents its grammar. The macro works in stages, each on `proc_macro2`
-//! so it can be unit-tested: [`ast`] parses the grammar as written (every span kept),
-//! [`validate`] checks it and builds the [`model`] (every size resolved, every error
-//! collected), and [`codegen`] expands a valid model.
+//! so it can be unit-tested: `ast` parses the grammar as written (every span kept),
+//! `validate` checks it and builds the `model` (every size resolved, every error
+//! collected), and `codegen` expands a valid model.
 
 mod ast;
 mod codegen;
@@ -14,7 +14,6 @@ mod validate;
 
 use proc_macro::TokenStream;
 
-/// Declares statically typed neural networks. See `nn_runtime::network!` for the grammar.
 #[proc_macro]
 pub fn network(input: TokenStream) -> TokenStream {
     expand(input.into()).into()

@@ -9,6 +9,8 @@ pub struct Network {
     pub vis: Visibility,
     pub ident: Ident,
     pub inputs: usize,
+    /// Where `input: N` is written: the methods taking inputs point there in type errors.
+    pub input_span: Span,
     pub layers: Vec<Layer>,
 }
 

@@ -138,6 +138,7 @@ pub fn validate(decl: &NetworkDecl) -> syn::Result<Network> {
 
     // `input: N` must come first, exactly once.
     let mut inputs: Option<usize> = None;
+    let mut input_span = decl.ident.span();
     let mut layer_items: Vec<&LayerItem> = Vec::new();
     for (pos, item) in decl.items.iter().enumerate() {
         match item {
@@ -161,6 +162,10 @@ pub fn validate(decl: &NetworkDecl) -> syn::Result<Network> {
                     errors.push(keyword.span(), msg);
                     continue;
                 }
+                input_span = keyword
+                    .span()
+                    .join(lit.span())
+                    .unwrap_or_else(|| keyword.span());
                 if let Some(n) = size(lit, &mut errors) {
                     if n == 0 {
                         errors.push(
@@ -174,7 +179,7 @@ pub fn validate(decl: &NetworkDecl) -> syn::Result<Network> {
             Item::Layer(l) => layer_items.push(l),
         }
     }
-    let missing_input = !matches!(decl.items.first(), Some(Item::Input { .. }));
+    let missing_input = !decl.items.iter().any(|i| matches!(i, Item::Input { .. }));
     if missing_input {
         let (span, before) = match layer_items.first() {
             Some(first) => (
@@ -292,7 +297,8 @@ pub fn validate(decl: &NetworkDecl) -> syn::Result<Network> {
                         ),
                     }
                 }
-                if !seen_size && !args.is_empty() {
+                let number_given = args.iter().any(|a| matches!(a, Arg::Number { .. }));
+                if !seen_size && !args.is_empty() && !number_given {
                     errors.push(
                         args_span,
                         format!("{what}: `dense` needs its output size, e.g. `dense(16)`"),
@@ -309,10 +315,7 @@ pub fn validate(decl: &NetworkDecl) -> syn::Result<Network> {
                     errors.push(s, format!("{what} has 0 outputs; a layer needs at least 1"));
                     out = None;
                 }
-                match out {
-                    Some(o) => Some((Kind::Dense { bias }, o)),
-                    None => None,
-                }
+                out.map(|o| (Kind::Dense { bias }, o))
             }
             "leaky_relu" | "elu" => {
                 let default = if kind_name == "elu" { 1.0 } else { 0.01 };
@@ -421,6 +424,7 @@ pub fn validate(decl: &NetworkDecl) -> syn::Result<Network> {
         vis: decl.vis.clone(),
         ident: decl.ident.clone(),
         inputs: inputs.expect("checked above"),
+        input_span,
         layers,
     };
     // Sizes must fit in memory arithmetic.

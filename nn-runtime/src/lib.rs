@@ -37,6 +37,7 @@ pub use rand;
 pub use rand_chacha;
 
 pub use nalgebra::{SMatrix, SVector};
+#[doc = include_str!("network_macro.md")]
 pub use nn_macros::network;
 
 pub mod activation;
@@ -54,17 +55,22 @@ pub mod scalar;
 pub mod schedule;
 pub mod train;
 
+pub use io::{LoadError, SaveError};
 pub use network::{Network, Trainable};
 pub use params::{Parameters, TensorInfo, TensorKind};
-pub use scalar::Scalar;
+pub use scalar::{Dtype, Scalar};
 
 /// Everything a user of the library usually needs, in one import.
 pub mod prelude {
+    pub use crate::data::Dataset;
     pub use crate::loss::{BinaryCrossEntropy, CrossEntropy, Loss, Mae, Mse};
     pub use crate::network;
     pub use crate::network::{Network, Trainable};
+    pub use crate::optim::{AdaBound, Adagrad, Adam, AdamW, Optimizer, RmsProp, Sgd};
     pub use crate::params::Parameters;
     pub use crate::scalar::Scalar;
+    pub use crate::schedule::LrSchedule;
+    pub use crate::train::Trainer;
     pub use nalgebra::{SMatrix, SVector};
 }
 

@@ -37,6 +37,12 @@ pub trait Loss<T: Scalar> {
         grad: &mut SMatrix<T, R, C>,
     );
 
+    /// Whether the targets are classes (one-hot or 0/1), so that accuracy means
+    /// something: true for the cross-entropies.
+    fn is_classification(&self) -> bool {
+        false
+    }
+
     /// For a network whose last layer is softmax: if this loss has a fused form, writes
     /// dLoss/dLogits into `grad_logits` and returns the loss computed from the logits.
     fn fused_softmax<const R: usize, const C: usize>(
@@ -158,6 +164,9 @@ fn clamped_ln<T: Scalar>(p: T) -> T {
 }
 
 impl<T: Scalar> Loss<T> for BinaryCrossEntropy {
+    fn is_classification(&self) -> bool {
+        true
+    }
     fn loss<const R: usize, const C: usize>(
         &self,
         p: &SMatrix<T, R, C>,
@@ -214,6 +223,9 @@ impl<T: Scalar> Loss<T> for BinaryCrossEntropy {
 pub struct CrossEntropy;
 
 impl<T: Scalar> Loss<T> for CrossEntropy {
+    fn is_classification(&self) -> bool {
+        true
+    }
     fn loss<const R: usize, const C: usize>(
         &self,
         p: &SMatrix<T, R, C>,

@@ -183,3 +183,14 @@ pub unsafe trait ZeroableParameters: Parameters + Sized {
         unsafe { b.assume_init() }
     }
 }
+
+/// A zero matrix allocated directly on the heap, never on the stack (for batch buffers of
+/// large layers).
+pub fn boxed_zero_matrix<T: Scalar, const R: usize, const C: usize>(
+) -> Box<nalgebra::SMatrix<T, R, C>> {
+    let b = Box::<nalgebra::SMatrix<T, R, C>>::new_zeroed();
+    // SAFETY: `SMatrix<T, R, C>` is nalgebra's `ArrayStorage<T, R, C>`, a plain
+    // `[[T; R]; C]` array (plus zero-sized markers); `T: Scalar` is f32 or f64, for which
+    // the all-zero bit pattern is the valid value +0.0.
+    unsafe { b.assume_init() }
+}

@@ -21,6 +21,11 @@ pub enum Dtype {
 ///
 /// The trait is sealed. Every value whose bits are all zero is a valid `Scalar` equal to
 /// `0.0`, which the heap constructors of generated networks rely on.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a scalar type of `nn`: networks compute in `f32` or `f64`",
+    label = "not `f32` or `f64`",
+    note = "choose the scalar type with `Net::<f32>` (the default) or `Net::<f64>`"
+)]
 pub trait Scalar:
     nalgebra::RealField + Copy + Default + Debug + Display + Send + Sync + 'static + sealed::Sealed
 {

@@ -40,11 +40,11 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// `SMatrix<T, rows, B>` filled with zeros.
+    /// `SMatrix<T, rows, { B }>` filled with zeros.
     pub fn zeros(&self, rows: usize) -> TokenStream {
         let p = &self.p;
         let rows = lit(rows);
-        quote!(#p::SMatrix::<T, #rows, B>::zeros())
+        quote!(#p::SMatrix::<T, #rows, { B }>::zeros())
     }
 
     /// The expression of an element-wise activation value.
@@ -124,6 +124,7 @@ pub fn expand(net: &Network, krate: &TokenStream) -> TokenStream {
             vis: net.vis.clone(),
             ident: Ident::new(PLACEHOLDER, net.ident.span()),
             inputs: net.inputs,
+            input_span: net.input_span,
             layers: net.layers.iter().map(Layer::clone).collect(),
         };
         let tokens = generate(&renamed, krate);

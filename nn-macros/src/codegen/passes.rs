@@ -132,7 +132,7 @@ fn tape_body(cx: &Ctx<'_>) -> TokenStream {
         }
     }
     quote! {
-        let mut __nn_tape = #tape::<T, B> {
+        let mut __nn_tape = #tape::<T, { B }> {
             input: ::core::clone::Clone::clone(__nn_x),
             #(#inits,)*
         };
@@ -318,7 +318,18 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
         None => quote!(#p::Loss::<T>::loss(__nn_loss, __nn_out, __nn_y)),
     };
 
-    let mat = |rows: &proc_macro2::Literal| quote!(#p::SMatrix<T, #rows, B>);
+    let sp = net.input_span;
+    let m_forward = Ident::new("forward", sp);
+    let m_forward_batch = Ident::new("forward_batch", sp);
+    let m_forward_tape = Ident::new("forward_tape", sp);
+    let m_backward = Ident::new("backward", sp);
+    let m_backward_params = Ident::new("backward_params", sp);
+    let m_accumulate = Ident::new("accumulate_gradients", sp);
+    let m_accumulate_input = Ident::new("accumulate_gradients_with_input", sp);
+    let m_loss = Ident::new("loss", sp);
+    let m_lag = Ident::new("loss_and_gradients", sp);
+    let m_lag_into = Ident::new("loss_and_gradients_into", sp);
+    let mat = |rows: &proc_macro2::Literal| quote!(#p::SMatrix<T, #rows, { B }>);
     let (xin, yout) = (mat(inputs), mat(outputs));
     let chain_d = mat(&chain_size);
 
@@ -326,19 +337,19 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
         #[allow(clippy::all, clippy::pedantic, unused_mut)]
         impl<T: #k::Scalar> #name<T> {
             /// Runs the network on one sample.
-            pub fn forward(&self, x: &#p::SVector<T, #inputs>) -> #p::SVector<T, #outputs> {
+            pub fn #m_forward(&self, x: &#p::SVector<T, #inputs>) -> #p::SVector<T, #outputs> {
                 self.forward_batch::<1>(x)
             }
 
             /// Runs the network on a batch of `B` samples, one column a sample.
-            pub fn forward_batch<const B: usize>(&self, x: &#xin) -> #yout {
+            pub fn #m_forward_batch<const B: usize>(&self, x: &#xin) -> #yout {
                 let __nn_x = x;
                 #forward
             }
 
             /// A training forward pass on a batch: the returned tape holds the input and
             /// every layer's output, for [`backward`](Self::backward).
-            pub fn forward_tape<const B: usize>(&self, x: &#xin) -> #tape<T, B> {
+            pub fn #m_forward_tape<const B: usize>(&self, x: &#xin) -> #tape<T, { B }> {
                 let __nn_x = x;
                 #tape_fwd
             }
@@ -346,21 +357,21 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             /// Back-propagates `d_output` (dLoss/dOutput for the batch recorded in `tape`):
             /// **adds** the parameter gradients to `grads` and returns dLoss/dInput (what
             /// `torch.autograd.grad(loss, input)` gives).
-            pub fn backward<const B: usize>(&self, tape: &#tape<T, B>, d_output: &#yout, grads: &mut #grads<T>) -> #xin {
-                let mut __nn_dx = #p::SMatrix::<T, #inputs, B>::zeros();
+            pub fn #m_backward<const B: usize>(&self, tape: &#tape<T, { B }>, d_output: &#yout, grads: &mut #grads<T>) -> #xin {
+                let mut __nn_dx = #p::SMatrix::<T, #inputs, { B }>::zeros();
                 self.__nn_backward(tape, d_output, grads, ::core::option::Option::Some(&mut __nn_dx));
                 __nn_dx
             }
 
             /// Like [`backward`](Self::backward), without computing the input gradient
             /// (which training does not need).
-            pub fn backward_params<const B: usize>(&self, tape: &#tape<T, B>, d_output: &#yout, grads: &mut #grads<T>) {
+            pub fn #m_backward_params<const B: usize>(&self, tape: &#tape<T, { B }>, d_output: &#yout, grads: &mut #grads<T>) {
                 self.__nn_backward(tape, d_output, grads, ::core::option::Option::None);
             }
 
             fn __nn_backward<const B: usize>(
                 &self,
-                __nn_tape: &#tape<T, B>,
+                __nn_tape: &#tape<T, { B }>,
                 __nn_d_output: &#yout,
                 __nn_grads: &mut #grads<T>,
                 __nn_dx: ::core::option::Option<&mut #xin>,
@@ -370,7 +381,7 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
 
             fn __nn_chain<const B: usize>(
                 &self,
-                __nn_tape: &#tape<T, B>,
+                __nn_tape: &#tape<T, { B }>,
                 __nn_d: &#chain_d,
                 __nn_grads: &mut #grads<T>,
                 __nn_dx: ::core::option::Option<&mut #xin>,
@@ -384,31 +395,31 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             /// [`CrossEntropy`](#k::loss::CrossEntropy), or a final `sigmoid` with
             /// [`BinaryCrossEntropy`](#k::loss::BinaryCrossEntropy), uses the fused,
             /// numerically stable gradient `(p - y) / n`.
-            pub fn accumulate_gradients<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> T {
+            pub fn #m_accumulate<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> T {
                 self.__nn_accumulate(x, y, loss, grads, ::core::option::Option::None)
             }
 
             /// Like [`accumulate_gradients`](Self::accumulate_gradients), and also returns
             /// dLoss/dInput through the same (fused where it applies) path: what a GAN's
             /// generator or an adversarial example needs.
-            pub fn accumulate_gradients_with_input<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> (T, #xin) {
-                let mut __nn_dx = #p::SMatrix::<T, #inputs, B>::zeros();
+            pub fn #m_accumulate_input<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> (T, #xin) {
+                let mut __nn_dx = #p::SMatrix::<T, #inputs, { B }>::zeros();
                 let __nn_value = self.__nn_accumulate(x, y, loss, grads, ::core::option::Option::Some(&mut __nn_dx));
                 (__nn_value, __nn_dx)
             }
 
             fn __nn_accumulate<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>, __nn_dx: ::core::option::Option<&mut #xin>) -> T {
                 let (__nn_loss, __nn_y, __nn_grads) = (loss, y, grads);
-                let __nn_tape = self.forward_tape::<B>(x);
+                let __nn_tape = self.forward_tape::<{ B }>(x);
                 let __nn_out = &__nn_tape.#last_out;
                 #loss_and_start
             }
 
             /// The loss on a batch, computed as stably as
             /// [`accumulate_gradients`](Self::accumulate_gradients) computes it.
-            pub fn loss<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L) -> T {
+            pub fn #m_loss<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L) -> T {
                 let (__nn_loss, __nn_y) = (loss, y);
-                let __nn_tape = self.forward_tape::<B>(x);
+                let __nn_tape = self.forward_tape::<{ B }>(x);
                 let __nn_out = &__nn_tape.#last_out;
                 #loss_only
             }
@@ -418,7 +429,7 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             /// Returns the gradients by value, on the stack: for large networks use
             /// [`loss_and_gradients_into`](Self::loss_and_gradients_into) with
             /// [`boxed_zero_gradients`](Self::boxed_zero_gradients).
-            pub fn loss_and_gradients<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L) -> (T, #grads<T>) {
+            pub fn #m_lag<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L) -> (T, #grads<T>) {
                 let mut __nn_grads = #grads::<T>::zeros();
                 let __nn_value = self.accumulate_gradients(x, y, loss, &mut __nn_grads);
                 (__nn_value, __nn_grads)
@@ -426,7 +437,7 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
 
             /// Zeroes `grads`, writes the gradients of the loss on the batch into them and
             /// returns the loss.
-            pub fn loss_and_gradients_into<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> T {
+            pub fn #m_lag_into<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> T {
                 #p::Parameters::fill_zero(grads);
                 self.accumulate_gradients(x, y, loss, grads)
             }
@@ -435,27 +446,27 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
         #[automatically_derived]
         #[allow(clippy::all, clippy::pedantic)]
         impl<T: #k::Scalar> #p::Network<#inputs, #outputs> for #name<T> {
-            type Tape<const B: usize> = #tape<T, B>;
+            type Tape<const B: usize> = #tape<T, { B }>;
             fn forward_batch<const B: usize>(&self, x: &#xin) -> #yout {
-                #name::<T>::forward_batch::<B>(self, x)
+                #name::<T>::forward_batch::<{ B }>(self, x)
             }
-            fn forward_tape<const B: usize>(&self, x: &#xin) -> #tape<T, B> {
-                #name::<T>::forward_tape::<B>(self, x)
+            fn forward_tape<const B: usize>(&self, x: &#xin) -> #tape<T, { B }> {
+                #name::<T>::forward_tape::<{ B }>(self, x)
             }
-            fn tape_output<const B: usize>(tape: &#tape<T, B>) -> &#yout {
+            fn tape_output<const B: usize>(tape: &#tape<T, { B }>) -> &#yout {
                 tape.output()
             }
-            fn backward<const B: usize>(&self, tape: &#tape<T, B>, d_output: &#yout, grads: &mut #grads<T>) -> #xin {
-                #name::<T>::backward::<B>(self, tape, d_output, grads)
+            fn backward<const B: usize>(&self, tape: &#tape<T, { B }>, d_output: &#yout, grads: &mut #grads<T>) -> #xin {
+                #name::<T>::backward::<{ B }>(self, tape, d_output, grads)
             }
-            fn backward_params<const B: usize>(&self, tape: &#tape<T, B>, d_output: &#yout, grads: &mut #grads<T>) {
-                #name::<T>::backward_params::<B>(self, tape, d_output, grads)
+            fn backward_params<const B: usize>(&self, tape: &#tape<T, { B }>, d_output: &#yout, grads: &mut #grads<T>) {
+                #name::<T>::backward_params::<{ B }>(self, tape, d_output, grads)
             }
             fn accumulate_gradients<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> T {
-                #name::<T>::accumulate_gradients::<B, L>(self, x, y, loss, grads)
+                #name::<T>::accumulate_gradients::<{ B }, L>(self, x, y, loss, grads)
             }
             fn loss<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L) -> T {
-                #name::<T>::loss::<B, L>(self, x, y, loss)
+                #name::<T>::loss::<{ B }, L>(self, x, y, loss)
             }
         }
     }

@@ -77,6 +77,64 @@ fn summary(cx: &Ctx<'_>) -> String {
     s
 }
 
+/// Safetensors methods, shared by the network and its gradients.
+fn io_methods(cx: &Ctx<'_>, construct: bool) -> TokenStream {
+    let (k, p) = (&cx.k, &cx.p);
+    let result = quote!(::core::result::Result);
+    let ctor = if construct {
+        quote! {
+            /// A network read from a safetensors file (see
+            /// [`load_safetensors`](Self::load_safetensors)), built on the stack: for
+            /// large networks use [`boxed_from_safetensors`](Self::boxed_from_safetensors).
+            pub fn from_safetensors<P: ::core::convert::AsRef<::std::path::Path>>(path: P) -> #result<Self, #k::io::LoadError> {
+                let mut __nn_net = Self::zeros();
+                #p::io::load_safetensors(&mut __nn_net, path)?;
+                #result::Ok(__nn_net)
+            }
+
+            /// A network read from a safetensors file, allocated directly on the heap.
+            pub fn boxed_from_safetensors<P: ::core::convert::AsRef<::std::path::Path>>(path: P) -> #result<#p::Box<Self>, #k::io::LoadError> {
+                let mut __nn_net = Self::boxed_zeros();
+                #p::io::load_safetensors(&mut *__nn_net, path)?;
+                #result::Ok(__nn_net)
+            }
+        }
+    } else {
+        quote!()
+    };
+    quote! {
+        /// Saves every tensor to a safetensors file, named and shaped as PyTorch's
+        /// `nn.Sequential` state_dict, in this network's scalar type.
+        pub fn save_safetensors<P: ::core::convert::AsRef<::std::path::Path>>(&self, path: P) -> #result<(), #k::io::SaveError> {
+            #p::io::save_safetensors(self, path, <T as #p::Scalar>::DTYPE)
+        }
+
+        /// Saves every tensor to a safetensors file as `F32` or `F64`.
+        pub fn save_safetensors_as<P: ::core::convert::AsRef<::std::path::Path>>(&self, path: P, dtype: #k::scalar::Dtype) -> #result<(), #k::io::SaveError> {
+            #p::io::save_safetensors(self, path, dtype)
+        }
+
+        /// The safetensors bytes of every tensor, in this network's scalar type.
+        pub fn to_safetensors_bytes(&self) -> #result<::std::vec::Vec<u8>, #k::io::SaveError> {
+            #p::io::to_safetensors_bytes(self, <T as #p::Scalar>::DTYPE)
+        }
+
+        /// Loads every tensor from a safetensors file (`F32` or `F64`), checking names,
+        /// shapes, dtypes and finiteness first: on error nothing is changed.
+        pub fn load_safetensors<P: ::core::convert::AsRef<::std::path::Path>>(&mut self, path: P) -> #result<(), #k::io::LoadError> {
+            #p::io::load_safetensors(self, path)
+        }
+
+        /// Loads every tensor from safetensors bytes, as
+        /// [`load_safetensors`](Self::load_safetensors) does.
+        pub fn load_safetensors_bytes(&mut self, bytes: &[u8]) -> #result<(), #k::io::LoadError> {
+            #p::io::load_safetensors_bytes(self, bytes)
+        }
+
+        #ctor
+    }
+}
+
 pub fn generate(cx: &Ctx<'_>) -> TokenStream {
     let net = cx.net;
     let (k, p) = (&cx.k, &cx.p);
@@ -135,13 +193,13 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
     // Tape fields: the input and each layer's output.
     let mut tape_fields = vec![{
         let doc = "The batch given to the forward pass.";
-        quote!(#[doc = #doc] pub input: #p::SMatrix<T, #inputs, B>)
+        quote!(#[doc = #doc] pub input: #p::SMatrix<T, #inputs, { B }>)
     }];
     for l in &net.layers {
         let f = format_ident!("out{}", l.index);
         let o = lit(l.outputs);
         let doc = format!("Output of layer {} `{}`.", l.index, describe(l));
-        tape_fields.push(quote!(#[doc = #doc] pub #f: #p::SMatrix<T, #o, B>));
+        tape_fields.push(quote!(#[doc = #doc] pub #f: #p::SMatrix<T, #o, { B }>));
     }
     let last_out = format_ident!("out{}", net.layers.len() - 1);
 
@@ -257,6 +315,8 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
         }
     }
 
+    let net_io = io_methods(cx, true);
+    let grads_io = io_methods(cx, false);
     let doc_head = shape_doc(cx);
     let summary_text = summary(cx);
     let doc_table = format!("```text\n{summary_text}```");
@@ -363,6 +423,8 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
                 #(#init)*
             }
 
+            #net_io
+
             /// Gradients with every element zero.
             pub fn zero_gradients() -> #grads<T> {
                 #grads::zeros()
@@ -385,6 +447,8 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             pub fn boxed_zeros() -> #p::Box<Self> {
                 <Self as #p::ZeroableParameters>::boxed_zeroed()
             }
+
+            #grads_io
         }
 
         #[automatically_derived]
@@ -395,9 +459,9 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
         }
 
         #[allow(clippy::all, clippy::pedantic)]
-        impl<T: #k::Scalar, const B: usize> #tape<T, B> {
+        impl<T: #k::Scalar, const B: usize> #tape<T, { B }> {
             /// The network's output for the batch.
-            pub fn output(&self) -> &#p::SMatrix<T, #outputs, B> {
+            pub fn output(&self) -> &#p::SMatrix<T, #outputs, { B }> {
                 &self.#last_out
             }
         }

@@ -1,1 +1,0 @@
-//! Data sets and utilities: splitting, shuffling, one-hot encoding, standardisation, CSV and IDX loading.

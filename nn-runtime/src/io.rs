@@ -1,1 +1,0 @@
-//! Saving and loading parameters as safetensors, named as PyTorch names them.

@@ -1,1 +1,0 @@
-//! Optimizers with PyTorch's update rules.

@@ -1,0 +1,251 @@
+use super::*;
+use crate::loss::{CrossEntropy, Mse};
+use crate::optim::{Adam, Sgd};
+use crate::schedule::StepLr;
+use nalgebra::SVector;
+
+crate::network! {
+    #[derive(Clone, Debug, PartialEq)]
+    struct Net { input: 2, dense(6), tanh, dense(3), softmax }
+}
+
+fn data(n: usize) -> Dataset<f64, 2, 3> {
+    let inputs: Vec<SVector<f64, 2>> = (0..n)
+        .map(|i| {
+            let t = i as f64 * 0.7;
+            SVector::<f64, 2>::new(t.sin() * 2.0, (t * 1.3).cos() * 2.0)
+        })
+        .collect();
+    let labels: Vec<usize> = inputs
+        .iter()
+        .map(|x| {
+            if x[0] > 0.5 {
+                0
+            } else if x[1] > 0.0 {
+                1
+            } else {
+                2
+            }
+        })
+        .collect();
+    Dataset::from_classes(inputs, &labels).unwrap()
+}
+
+#[test]
+fn learns_and_reports() {
+    let d = data(103);
+    let mut net = Net::<f64>::seeded(1);
+    let h = Trainer::new(&d, CrossEntropy, Adam::new(0.02))
+        .batch_size::<8>()
+        .epochs(40)
+        .seed(3)
+        .validation(&d)
+        .progress(false)
+        .fit(&mut net)
+        .unwrap();
+    assert_eq!(h.epochs.len(), 40);
+    let first = &h.epochs[0];
+    let last = h.last().unwrap();
+    assert!(
+        last.train_loss < first.train_loss / 3.0,
+        "{first:?} {last:?}"
+    );
+    assert!(last.validation_accuracy.unwrap() > 0.9, "{last:?}");
+    // 103 = 12 * 8 + 7: 13 steps an epoch, the last one shorter.
+    assert_eq!(last.steps, 40 * 13);
+}
+
+#[test]
+fn same_seed_is_bit_identical_and_other_seeds_differ() {
+    let d = data(50);
+    let run = |seed| {
+        let mut net = Net::<f64>::seeded(1);
+        Trainer::new(&d, CrossEntropy, Sgd::new(0.1).momentum(0.9))
+            .batch_size::<7>()
+            .epochs(5)
+            .seed(seed)
+            .progress(false)
+            .fit(&mut net)
+            .unwrap();
+        net
+    };
+    assert_eq!(run(5), run(5));
+    assert_ne!(run(5), run(6));
+}
+
+#[test]
+fn last_short_batch_equals_its_own_batch_gradient() {
+    // 5 samples, batch 3, one epoch, no shuffling effect on a mean: the second step
+    // must equal a step on the 2-sample batch.
+    let d = data(5);
+    let mut net = Net::<f64>::seeded(2);
+    let mut reference = net.clone();
+    Trainer::new(&d, Mse, Sgd::new(0.5))
+        .batch_size::<3>()
+        .epochs(1)
+        .seed(9)
+        .progress(false)
+        .fit(&mut net)
+        .unwrap();
+    // Replay with the same order.
+    let mut order: Vec<usize> = (0..5).collect();
+    let mut rng = crate::init::seeded_rng(9);
+    rng.set_stream(0);
+    shuffle_in_place(&mut order, &mut rng);
+    let mut x = nalgebra::SMatrix::<f64, 2, 3>::zeros();
+    let mut y = nalgebra::SMatrix::<f64, 3, 3>::zeros();
+    d.fill_batch::<3>(&order[..3], &mut x, &mut y).unwrap();
+    let (_, g) = reference.loss_and_gradients(&x, &y, &Mse);
+    crate::network::Trainable::add_scaled_gradients(&mut reference, &g, -0.5);
+    let mut x2 = nalgebra::SMatrix::<f64, 2, 2>::zeros();
+    let mut y2 = nalgebra::SMatrix::<f64, 3, 2>::zeros();
+    d.fill_batch::<2>(&order[3..], &mut x2, &mut y2).unwrap();
+    let (_, g) = reference.loss_and_gradients(&x2, &y2, &Mse);
+    crate::network::Trainable::add_scaled_gradients(&mut reference, &g, -0.5);
+    assert!((net.layer0.weight - reference.layer0.weight).abs().max() < 1e-14);
+    assert!((net.layer2.bias - reference.layer2.bias).abs().max() < 1e-14);
+}
+
+#[test]
+fn drop_last_skips_the_short_batch() {
+    let d = data(10);
+    let mut net = Net::<f64>::seeded(2);
+    let mut t = Trainer::new(&d, Mse, Sgd::new(0.1))
+        .batch_size::<4>()
+        .epochs(3)
+        .drop_last(true)
+        .progress(false);
+    let h = t.fit(&mut net).unwrap();
+    assert_eq!(h.last().unwrap().steps, 6);
+    let mut t = Trainer::new(&d, Mse, Sgd::new(0.1))
+        .batch_size::<11>()
+        .drop_last(true)
+        .progress(false);
+    assert!(matches!(
+        t.fit(&mut net),
+        Err(TrainError::NoFullBatch { len: 10, batch: 11 })
+    ));
+}
+
+#[test]
+fn errors_are_clear() {
+    let empty = Dataset::<f64, 2, 3>::empty();
+    let mut net = Net::<f64>::seeded(2);
+    let err = Trainer::new(&empty, Mse, Sgd::new(0.1))
+        .progress(false)
+        .fit(&mut net)
+        .unwrap_err();
+    assert!(matches!(err, TrainError::EmptyData), "{err}");
+    let d = data(10);
+    let err = Trainer::new(&d, Mse, Sgd::new(0.1))
+        .validation(&empty)
+        .progress(false)
+        .fit(&mut net)
+        .unwrap_err();
+    assert!(matches!(err, TrainError::EmptyValidation));
+    // A learning rate that blows up: the error names the epoch and the network keeps its
+    // last finite parameters.
+    crate::network! { struct Lin { input: 2, dense(3) } }
+    let d3 = Dataset::<f64, 2, 3>::new(
+        (0..8)
+            .map(|i| SVector::<f64, 2>::new(i as f64 * 100.0, 1.0))
+            .collect(),
+        (0..8)
+            .map(|_| SVector::<f64, 3>::new(1e6, -1e6, 0.0))
+            .collect(),
+    )
+    .unwrap();
+    let mut lin = Lin::<f64>::seeded(1);
+    let err = Trainer::new(&d3, Mse, Sgd::new(10.0))
+        .epochs(100)
+        .progress(false)
+        .fit(&mut lin)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TrainError::NonFiniteLoss { .. } | TrainError::NonFiniteGradient { .. }
+        ),
+        "{err}"
+    );
+    assert!(crate::params::Parameters::is_finite(&lin));
+    assert!(err.to_string().contains("epoch"), "{err}");
+}
+
+#[test]
+fn early_stopping_and_restore_best() {
+    let train = data(40);
+    let val = data(60);
+    let mut net = Net::<f64>::seeded(4);
+    let mut seen = Vec::new();
+    let h = Trainer::new(&train, CrossEntropy, Sgd::new(3.0))
+        .batch_size::<4>()
+        .epochs(200)
+        .validation(&val)
+        .early_stopping(3, 0.0)
+        .restore_best(true)
+        .on_epoch(|r, _| seen.push(r.epoch))
+        .progress(false)
+        .fit(&mut net)
+        .unwrap();
+    let Some(StopReason::EarlyStopping {
+        best_epoch,
+        best_loss,
+    }) = h.stopped.clone()
+    else {
+        panic!("expected an early stop: {h:?}");
+    };
+    assert_eq!(h.epochs.len(), best_epoch + 4);
+    assert_eq!(seen.len(), h.epochs.len());
+    let now = evaluate::<_, _, 2, 3, 4>(&net, &val, &CrossEntropy).loss;
+    assert!((now - best_loss).abs() < 1e-12, "{now} vs {best_loss}");
+}
+
+#[test]
+fn schedule_drives_the_learning_rate() {
+    let d = data(12);
+    let mut net = Net::<f64>::seeded(4);
+    let h = Trainer::new(&d, Mse, Sgd::new(0.1))
+        .batch_size::<4>()
+        .epochs(5)
+        .schedule(StepLr::new(0.1, 2).gamma(0.5))
+        .progress(false)
+        .fit(&mut net)
+        .unwrap();
+    let lrs: Vec<f64> = h.epochs.iter().map(|e| e.lr).collect();
+    assert_eq!(lrs, vec![0.1, 0.1, 0.05, 0.05, 0.025]);
+}
+
+#[test]
+fn resumed_run_is_bit_identical() {
+    let d = data(37);
+    let val = data(20);
+    let dir = std::env::temp_dir().join(format!("nn-ckpt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let trainer = |epochs| {
+        Trainer::new(&d, CrossEntropy, Adam::new(0.01).amsgrad(true))
+            .batch_size::<5>()
+            .epochs(epochs)
+            .seed(11)
+            .validation(&val)
+            .schedule(StepLr::new(0.01, 2).gamma(0.7))
+            .progress(false)
+    };
+    let mut straight = Net::<f64>::seeded(8);
+    let full = trainer(6).fit(&mut straight).unwrap();
+
+    let mut first = Net::<f64>::seeded(8);
+    trainer(3).checkpoint(&dir, 1).fit(&mut first).unwrap();
+    let mut resumed = Net::<f64>::zeros();
+    let mut t = trainer(6).resume_from(&dir);
+    let h = t.fit(&mut resumed).unwrap();
+    assert_eq!(resumed, straight, "resumed weights differ");
+    let strip = |h: &History| {
+        h.epochs
+            .iter()
+            .map(|e| (e.train_loss, e.validation_loss, e.lr, e.steps))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(&h), strip(&full));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

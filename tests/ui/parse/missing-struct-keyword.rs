@@ -1,0 +1,5 @@
+nn::network! {
+    pub Net { input: 2, dense(3) }
+}
+
+fn main() {}

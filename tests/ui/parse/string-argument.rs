@@ -1,0 +1,5 @@
+nn::network! {
+    pub struct Net { input: 2, dense("16") }
+}
+
+fn main() {}

@@ -1,0 +1,5 @@
+nn::network! {
+    pub struct Net { input: 2, dense(16), input: 3 }
+}
+
+fn main() {}
