@@ -1,0 +1,229 @@
+//! Whole-network benchmarks from issue 6: inference at batch 1 and 64 and one SGD training
+//! step at batch 1 and 32, f32, each with `nn` (the `network!` macro), hand-written loops
+//! over fixed-size arrays (`hand`) and a `Vec<Box<dyn Layer>>` over `DMatrix` (`dyn`);
+//! plus batch-1 dense+tanh layers 4x4..64x64 (RTNeural's shapes). The throughput of every
+//! benchmark is the flop count of the work it must do (2 per multiply-add; the first
+//! layer's input gradient is not needed in training and not counted).
+
+#[path = "dynnet.rs"]
+mod dynnet;
+#[path = "hand.rs"]
+mod hand;
+#[path = "handnet.rs"]
+mod handnet;
+#[path = "peak.rs"]
+mod peak;
+
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
+use dynnet::{Dense as DDense, DynNet, Relu as DRelu, Sigmoid as DSigmoid, Softmax as DSoftmax};
+use handnet::{Act, Net2, Net3};
+use nn::nalgebra::{DMatrix, SMatrix};
+use nn::prelude::*;
+use std::hint::black_box;
+use std::time::Duration;
+
+nn::network! {
+    /// 2-50-4.
+    pub struct Quad { input: 2, dense(50), relu, dense(4), softmax }
+}
+nn::network! {
+    /// 784-16-16-10.
+    pub struct Small { input: 784, dense(16), sigmoid, dense(16), sigmoid, dense(10), softmax }
+}
+nn::network! {
+    /// 784-128-10.
+    pub struct Mnist { input: 784, dense(128), relu, dense(10), softmax }
+}
+nn::network! {
+    /// 64-256-256-10.
+    pub struct Deep { input: 64, dense(256), relu, dense(256), relu, dense(10) }
+}
+
+const LR: f32 = 1e-3;
+
+fn group<'a>(
+    c: &'a mut Criterion,
+    name: &str,
+) -> BenchmarkGroup<'a, criterion::measurement::WallTime> {
+    let mut g = c.benchmark_group(name);
+    g.warm_up_time(Duration::from_millis(200));
+    g.measurement_time(Duration::from_millis(600));
+    g.sample_size(20);
+    g
+}
+
+/// Flops of a forward pass over layers `(outputs, inputs)` for `b` samples.
+fn fwd_flops(layers: &[(usize, usize)], b: usize) -> u64 {
+    layers.iter().map(|&(o, i)| 2 * o * i * b).sum::<usize>() as u64
+}
+
+/// Flops of a training step: forward, weight gradients, input gradients of layers > 0.
+fn train_flops(layers: &[(usize, usize)], b: usize) -> u64 {
+    let dx: usize = layers[1..].iter().map(|&(o, i)| 2 * o * i * b).sum();
+    2 * fwd_flops(layers, b) + dx as u64
+}
+
+fn smat<const R: usize, const C: usize>(seed: u64, scale: f32) -> Box<SMatrix<f32, R, C>> {
+    let b: Box<core::mem::MaybeUninit<SMatrix<f32, R, C>>> = Box::new_zeroed();
+    // SAFETY: all-zero bits are a valid matrix of f32.
+    let mut m = unsafe { b.assume_init() };
+    hand::fill(m.as_mut_slice(), seed, scale);
+    m
+}
+
+/// One-hot targets (class `j % C` for sample `j`).
+fn onehot<const C: usize, const B: usize>() -> Box<SMatrix<f32, C, B>> {
+    let mut m = smat::<C, B>(0, 0.0);
+    for j in 0..B {
+        m[(j % C, j)] = 1.0;
+    }
+    m
+}
+
+fn as_arr<const R: usize, const C: usize>(m: &SMatrix<f32, R, C>) -> Box<[[f32; R]; C]> {
+    let mut a = hand::boxed_zeroed::<[[f32; R]; C]>();
+    hand::flat_mut(&mut a).copy_from_slice(m.as_slice());
+    a
+}
+
+fn sgd<N: Parameters<Scalar = f32>, G: Parameters<Scalar = f32>>(net: &mut N, g: &mut G, lr: f32) {
+    for t in 0..N::TENSORS {
+        for (w, &d) in net.tensor_mut(t).iter_mut().zip(g.tensor(t)) {
+            *w -= lr * d;
+        }
+    }
+    g.fill_zero();
+}
+
+fn dyn_net(layers: &[(usize, usize)], act: Act, softmax: bool) -> DynNet {
+    let mut v: Vec<Box<dyn dynnet::Layer>> = Vec::new();
+    for (n, &(o, i)) in layers.iter().enumerate() {
+        v.push(Box::new(DDense::new(i, o, n as u64 + 1)));
+        if n + 1 < layers.len() {
+            match act {
+                Act::Relu => v.push(Box::new(DRelu::default())),
+                Act::Sigmoid => v.push(Box::new(DSigmoid::default())),
+            }
+        }
+    }
+    if softmax {
+        v.push(Box::new(DSoftmax));
+    }
+    DynNet(v)
+}
+
+/// Defines the four benchmarks of one network shape.
+macro_rules! net_bench {
+    ($fname:ident, $label:literal, $Net:ident, $hand:ty, $layers:expr, $act:expr, $softmax:expr,
+     $loss:expr, $I:literal, $O:literal) => {
+        fn $fname(c: &mut Criterion) {
+            let layers: &[(usize, usize)] = &$layers;
+            infer::<1>(c, layers);
+            infer::<64>(c, layers);
+            train::<1>(c, layers);
+            train::<32>(c, layers);
+
+            fn infer<const B: usize>(c: &mut Criterion, layers: &[(usize, usize)]) {
+                let mut g = group(c, &format!("net/{}/infer/b{}", $label, B));
+                g.throughput(Throughput::Elements(fwd_flops(layers, B)));
+                let net = $Net::<f32>::boxed_seeded(1);
+                let x = smat::<$I, B>(7, 1.0);
+                g.bench_function("nn", |b| b.iter(|| net.forward_batch(black_box(&*x))));
+                let mut h = <$hand>::new($act, $softmax);
+                let xa = as_arr(&x);
+                g.bench_function("hand", |b| b.iter(|| h.forward(black_box(&*xa))));
+                let mut d = dyn_net(layers, $act, $softmax);
+                let xd = DMatrix::from_column_slice($I, B, x.as_slice());
+                g.bench_function("dyn", |b| b.iter(|| d.forward(black_box(&xd))));
+                g.finish();
+            }
+
+            fn train<const B: usize>(c: &mut Criterion, layers: &[(usize, usize)]) {
+                let mut g = group(c, &format!("net/{}/train/b{}", $label, B));
+                g.throughput(Throughput::Elements(train_flops(layers, B)));
+                let mut net = $Net::<f32>::boxed_seeded(1);
+                let mut grads = $Net::<f32>::boxed_zero_gradients();
+                let x = smat::<$I, B>(7, 1.0);
+                let y = onehot::<$O, B>();
+                g.bench_function("nn", |b| {
+                    b.iter(|| {
+                        let l = net.accumulate_gradients(black_box(&*x), &*y, &$loss, &mut *grads);
+                        sgd(&mut *net, &mut *grads, LR);
+                        l
+                    })
+                });
+                let mut h = <$hand>::new($act, $softmax);
+                let (xa, ya) = (as_arr(&x), as_arr(&y));
+                g.bench_function("hand", |b| b.iter(|| h.train(black_box(&*xa), &*ya, LR)));
+                let mut d = dyn_net(layers, $act, $softmax);
+                let xd = DMatrix::from_column_slice($I, B, x.as_slice());
+                let yd = DMatrix::from_column_slice($O, B, y.as_slice());
+                g.bench_function("dyn", |b| {
+                    b.iter(|| d.train_step(black_box(&xd), &yd, $softmax, LR))
+                });
+                g.finish();
+            }
+        }
+    };
+}
+
+net_bench!(quad, "2-50-4", Quad, Net2<2, 50, 4, B>, [(50, 2), (4, 50)], Act::Relu, true,
+    CrossEntropy, 2, 4);
+net_bench!(small, "784-16-16-10", Small, Net3<784, 16, 16, 10, B>, [(16, 784), (16, 16), (10, 16)],
+    Act::Sigmoid, true, CrossEntropy, 784, 10);
+net_bench!(mnist, "784-128-10", Mnist, Net2<784, 128, 10, B>, [(128, 784), (10, 128)], Act::Relu,
+    true, CrossEntropy, 784, 10);
+net_bench!(deep, "64-256-256-10", Deep, Net3<64, 256, 256, 10, B>,
+    [(256, 64), (256, 256), (10, 256)], Act::Relu, false, Mse, 64, 10);
+
+/// Batch-1 dense+tanh layers, RTNeural's compile-time-API shapes.
+fn rtneural(c: &mut Criterion) {
+    fn one<const N: usize>(c: &mut Criterion) {
+        let mut g = group(c, &format!("dense_tanh/{N}x{N}/b1"));
+        g.throughput(Throughput::Elements((2 * N * N) as u64));
+        let w = smat::<N, N>(1, (1.0 / N as f32).sqrt());
+        let bias = smat::<N, 1>(2, 0.1).column(0).into_owned();
+        let x = smat::<N, 1>(3, 1.0);
+        let mut y = smat::<N, 1>(4, 0.0);
+        g.bench_function("nn", |b| {
+            b.iter(|| {
+                nn::kernels::dense_forward_act(
+                    black_box(&*w),
+                    Some(&bias),
+                    black_box(&*x),
+                    &nn::activation::Tanh,
+                    &mut *y,
+                )
+            })
+        });
+        let wa = as_arr(&w);
+        let ba: [f32; N] = bias.as_slice().try_into().unwrap();
+        let xa = as_arr(&x);
+        let mut ya = hand::boxed_zeroed::<[[f32; N]; 1]>();
+        g.bench_function("hand", |b| {
+            b.iter(|| {
+                hand::forward(black_box(&*wa), &ba, black_box(&*xa), &mut ya);
+                hand::tanh(&mut ya);
+            })
+        });
+        g.finish();
+    }
+    one::<4>(c);
+    one::<8>(c);
+    one::<16>(c);
+    one::<32>(c);
+    one::<64>(c);
+}
+
+fn networks(c: &mut Criterion) {
+    peak::bench_peak(c, "peak");
+    quad(c);
+    small(c);
+    mnist(c);
+    deep(c);
+    rtneural(c);
+    peak::bench_peak(c, "peak_end");
+}
+
+criterion_group!(benches, networks);
+criterion_main!(benches);

@@ -1,0 +1,112 @@
+//! The FMA peak of one core, measured with independent chains of fused multiply-adds in
+//! registers (shared by the benchmark targets through `#[path]`).
+
+use std::hint::black_box;
+
+/// Chains per measurement: enough to cover the FMA latency on every x86 core we know.
+const CHAINS: usize = 16;
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::CHAINS;
+    use core::arch::x86_64::*;
+
+    /// `n` rounds of `CHAINS` AVX-512 FMAs on 16 lanes; returns a value that depends on all.
+    #[target_feature(enable = "avx512f")]
+    pub fn avx512(n: usize, a: f32, b: f32) -> f32 {
+        let (va, vb) = (_mm512_set1_ps(a), _mm512_set1_ps(b));
+        let mut acc = [_mm512_set1_ps(1.0); CHAINS];
+        for _ in 0..n {
+            for x in acc.iter_mut() {
+                *x = _mm512_fmadd_ps(*x, va, vb);
+            }
+        }
+        let mut s = _mm512_setzero_ps();
+        for x in acc {
+            s = _mm512_add_ps(s, x);
+        }
+        _mm512_reduce_add_ps(s)
+    }
+
+    /// `n` rounds of `CHAINS` AVX2 FMAs on 8 lanes.
+    #[target_feature(enable = "avx2,fma")]
+    pub fn avx2(n: usize, a: f32, b: f32) -> f32 {
+        let (va, vb) = (_mm256_set1_ps(a), _mm256_set1_ps(b));
+        let mut acc = [_mm256_set1_ps(1.0); CHAINS];
+        for _ in 0..n {
+            for x in acc.iter_mut() {
+                *x = _mm256_fmadd_ps(*x, va, vb);
+            }
+        }
+        let mut s = _mm256_setzero_ps();
+        for x in acc {
+            s = _mm256_add_ps(s, x);
+        }
+        let mut out = [0.0f32; 8];
+        // SAFETY: `out` has exactly 8 elements.
+        unsafe { _mm256_storeu_ps(out.as_mut_ptr(), s) };
+        out.iter().sum()
+    }
+
+    /// `n` rounds of `CHAINS` SSE2 multiply-then-add pairs on 4 lanes (the baseline
+    /// target has no FMA): two flops per lane per pair, like an FMA.
+    pub fn sse2(n: usize, a: f32, b: f32) -> f32 {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe {
+            let (va, vb) = (_mm_set1_ps(a), _mm_set1_ps(b));
+            let mut acc = [_mm_set1_ps(1.0); CHAINS];
+            for _ in 0..n {
+                for x in acc.iter_mut() {
+                    *x = _mm_add_ps(_mm_mul_ps(*x, va), vb);
+                }
+            }
+            let mut s = _mm_setzero_ps();
+            for x in acc {
+                s = _mm_add_ps(s, x);
+            }
+            let mut out = [0.0f32; 4];
+            _mm_storeu_ps(out.as_mut_ptr(), s);
+            out.iter().sum()
+        }
+    }
+}
+
+/// Rounds per call of the peak benchmarks.
+pub const ROUNDS: usize = 4096;
+
+/// The flops of one call of a peak benchmark with `lanes` lanes.
+pub fn peak_flops(lanes: usize) -> u64 {
+    (ROUNDS * CHAINS * lanes * 2) as u64
+}
+
+/// Registers the peak benchmarks that this machine can run, as `<group>/<isa>`. Each
+/// bench target measures it first (`peak`) and last (`peak_end`): the machine is shared,
+/// and the report takes the best.
+pub fn bench_peak(c: &mut criterion::Criterion, group: &str) {
+    let mut g = c.benchmark_group(group);
+    g.warm_up_time(std::time::Duration::from_millis(300));
+    g.measurement_time(std::time::Duration::from_secs(1));
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            g.throughput(criterion::Throughput::Elements(peak_flops(16)));
+            // SAFETY: AVX-512F was detected at run time just above.
+            g.bench_function("avx512f", |bch| {
+                bch.iter(|| unsafe { x86::avx512(ROUNDS, black_box(0.999), black_box(1e-3)) })
+            });
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            g.throughput(criterion::Throughput::Elements(peak_flops(8)));
+            // SAFETY: AVX2 and FMA were detected at run time just above.
+            g.bench_function("avx2", |bch| {
+                bch.iter(|| unsafe { x86::avx2(ROUNDS, black_box(0.999), black_box(1e-3)) })
+            });
+        }
+        g.throughput(criterion::Throughput::Elements(peak_flops(4)));
+        g.bench_function("sse2", |bch| {
+            bch.iter(|| x86::sse2(ROUNDS, black_box(0.999), black_box(1e-3)))
+        });
+    }
+    g.finish();
+}

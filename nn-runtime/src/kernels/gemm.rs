@@ -1,0 +1,554 @@
+//! The register-tiled matrix product behind every dense-layer kernel, written once over
+//! [`Simd`] and instantiated per instruction set.
+//!
+//! `C (m×n) = A (m×k) · B (k×n)`, where `A(i, p) = a[i + p·lda]` (columns of `A` are
+//! contiguous, so vectors run along `i`), `B(p, j) = b[p·rsb + j·csb]` (any strides: its
+//! elements are broadcast one at a time) and `C(i, j) = c[i·rsc + j·csc]` with either
+//! `rsc == 1` (column layout: vector stores) or `csc == 1` (transposed layout: the tile goes
+//! through registers-to-stack and scalar stores). A tile of `MV` vectors by `NR` columns
+//! of `C` stays in registers for the whole `k` loop; nothing is packed except the small
+//! stack panel of the transposed product in [`input_grad_packed`].
+
+use super::simd::Simd;
+use crate::scalar::Scalar;
+
+/// What the product is added to.
+#[derive(Clone, Copy)]
+pub(crate) enum Init<T> {
+    /// `C = A·B`.
+    Zero,
+    /// `C += A·B`.
+    Acc,
+    /// `C = A·B + bias`, `bias(i)` at `ptr[i]` for `i < m` (column layout only).
+    Bias(*const T),
+}
+
+impl<T> Init<T> {
+    #[inline(always)]
+    fn offset(self, i: usize) -> Self {
+        match self {
+            // SAFETY: callers only offset by a row index `i < m`, and the bias has `m`
+            // elements, so the result stays inside (or one past) the bias allocation.
+            Init::Bias(p) => Init::Bias(unsafe { p.add(i) }),
+            other => other,
+        }
+    }
+}
+
+/// One product. The caller of [`gemm`] guarantees that every element the formulas above
+/// name for `i < m`, `j < n`, `p < k` is inside a live allocation (readable for `a`, `b`
+/// and `bias`, writable for `c`), that `c` overlaps none of them, and that
+/// `rsc == 1 || csc == 1`.
+#[derive(Clone, Copy)]
+pub(crate) struct Gemm<T> {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub a: *const T,
+    pub lda: usize,
+    pub b: *const T,
+    pub rsb: usize,
+    pub csb: usize,
+    pub c: *mut T,
+    pub rsc: usize,
+    pub csc: usize,
+    pub init: Init<T>,
+    pub relu: bool,
+}
+
+/// One `k` step of a tile: `acc[j][v] += A(v-th vector, p) · B(p, j)`.
+///
+/// SAFETY contract: `ap` points at `A(i0, p)` with `MV·LANES` readable elements (or, when
+/// `MASKED`, `(MV-1)·LANES` plus the lanes of `mask` in the last vector); `bp` points at
+/// `B(p, j0)` with `bp + j·csb` readable for `j < NR`.
+// Inlined into the instruction-set entry points in optimised builds (so the
+// intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+unsafe fn step<S: Simd, const MV: usize, const NR: usize, const MASKED: bool>(
+    ap: *const S::T,
+    bp: *const S::T,
+    csb: usize,
+    mask: S::M,
+    acc: &mut [[S::V; MV]; NR],
+) {
+    // SAFETY: by the contract above every load is in bounds: vector `v` covers elements
+    // `v·L .. v·L+L` of the `MV·L` readable ones (the last one only its masked lanes),
+    // and each broadcast reads `bp + j·csb` with `j < NR`.
+    unsafe {
+        let mut av = [S::zero(); MV];
+        for (v, a) in av.iter_mut().enumerate() {
+            let p = ap.add(v * S::LANES);
+            *a = if MASKED && v == MV - 1 {
+                S::load_m(p, mask)
+            } else {
+                S::load(p)
+            };
+        }
+        for (j, accj) in acc.iter_mut().enumerate() {
+            let bv = S::splat(*bp.add(j * csb));
+            for (acv, &a) in accj.iter_mut().zip(&av) {
+                *acv = S::fma(a, bv, *acv);
+            }
+        }
+    }
+}
+
+/// One `MV·LANES × NR` tile of `C`, starting at row `i0`, column `j0` (the pointers are
+/// already offset to it); `mr` rows of it are valid.
+///
+/// SAFETY contract: as for [`Gemm`] restricted to the tile: rows `i0 .. i0+mr`, columns
+/// `j0 .. j0+NR`. When `!MASKED`, `mr == MV·LANES`; when `MASKED`,
+/// `(MV-1)·LANES < mr <= MV·LANES`.
+// Inlined into the instruction-set entry points in optimised builds (so the
+// intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile<S: Simd, const MV: usize, const NR: usize, const MASKED: bool>(
+    g: &Gemm<S::T>,
+    a: *const S::T,
+    b: *const S::T,
+    c: *mut S::T,
+    mr: usize,
+    init: Init<S::T>,
+) {
+    let l = S::LANES;
+    let k = g.k;
+    // SAFETY: all pointer arithmetic below stays inside the tile's elements, which the
+    // contract makes valid: A rows `< mr` (masked last vector) and columns `p < k`, B
+    // rows `p < k` and columns `j < NR`, C rows `< mr` and columns `j < NR`.
+    unsafe {
+        let mask = S::mask(if MASKED { mr - (MV - 1) * l } else { l });
+        let mut acc = [[S::zero(); MV]; NR];
+        let mut p = 0;
+        #[allow(clippy::needless_range_loop)]
+        if MV * NR < 8 {
+            // Too few accumulators to hide the FMA latency: two interleaved sets.
+            let mut acc2 = [[S::zero(); MV]; NR];
+            while p + 2 <= k {
+                step::<S, MV, NR, MASKED>(
+                    a.add(p * g.lda),
+                    b.add(p * g.rsb),
+                    g.csb,
+                    mask,
+                    &mut acc,
+                );
+                step::<S, MV, NR, MASKED>(
+                    a.add((p + 1) * g.lda),
+                    b.add((p + 1) * g.rsb),
+                    g.csb,
+                    mask,
+                    &mut acc2,
+                );
+                p += 2;
+            }
+            for j in 0..NR {
+                for v in 0..MV {
+                    acc[j][v] = S::add(acc[j][v], acc2[j][v]);
+                }
+            }
+        }
+        while p < k {
+            step::<S, MV, NR, MASKED>(a.add(p * g.lda), b.add(p * g.rsb), g.csb, mask, &mut acc);
+            p += 1;
+        }
+
+        // Hand the tile to the epilogue through memory, written once after the loop:
+        // without this, the register allocator keeps the accumulators' spill slots up to
+        // date inside the `k` loop (one store per FMA), halving the speed. Volatile so the
+        // round trip is not optimised back into registers.
+        let mut spill = [[S::zero(); MV]; NR];
+        for (sj, aj) in spill.iter_mut().zip(&acc) {
+            for (sv, &av) in sj.iter_mut().zip(aj) {
+                core::ptr::write_volatile(sv, av);
+            }
+        }
+        let acc = spill;
+
+        if g.rsc == 1 {
+            // Column layout: C(i, j) = c[i + j·csc], vector loads and stores.
+            for (j, accj) in acc.iter().enumerate() {
+                let cj = c.add(j * g.csc);
+                for (v, &r) in accj.iter().enumerate() {
+                    let last = MASKED && v == MV - 1;
+                    let cp = cj.add(v * l);
+                    let mut r = r;
+                    match init {
+                        Init::Zero => {}
+                        Init::Acc => {
+                            let old = if last {
+                                S::load_m(cp, mask)
+                            } else {
+                                S::load(cp)
+                            };
+                            r = S::add(r, old);
+                        }
+                        Init::Bias(bias) => {
+                            let bp = bias.add(v * l);
+                            let old = if last {
+                                S::load_m(bp, mask)
+                            } else {
+                                S::load(bp)
+                            };
+                            r = S::add(r, old);
+                        }
+                    }
+                    if g.relu {
+                        r = S::max(r, S::zero());
+                    }
+                    if last {
+                        S::store_m(cp, mask, r);
+                    } else {
+                        S::store(cp, r);
+                    }
+                }
+            }
+        } else {
+            // Transposed layout: spill one vector at a time (only this one-vector buffer
+            // has its address taken, so the accumulators stay in registers) and store
+            // element by element.
+            let zero = <S::T as Scalar>::from_f64(0.0);
+            let mut one = [S::zero()];
+            for (j, accj) in acc.iter().enumerate() {
+                for (v, &r) in accj.iter().enumerate() {
+                    one[0] = r;
+                    let base = one.as_ptr() as *const S::T;
+                    let rows = l.min(mr.saturating_sub(v * l));
+                    for e in 0..rows {
+                        // `base` holds `LANES` elements and `e < rows <= LANES`; the row
+                        // `i = v·L + e < mr`.
+                        let i = v * l + e;
+                        let mut r = *base.add(e);
+                        let cp = c.add(i * g.rsc + j * g.csc);
+                        match init {
+                            Init::Zero => {}
+                            Init::Acc => r += *cp,
+                            Init::Bias(bias) => r += *bias.add(i),
+                        }
+                        if g.relu && r.partial_cmp(&zero) != Some(core::cmp::Ordering::Greater) {
+                            r = zero;
+                        }
+                        *cp = r;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Columns `j0 .. j0+NR` of `C`, all rows.
+// Inlined into the instruction-set entry points in optimised builds (so the
+// intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+unsafe fn columns<S: Simd, const MV: usize, const NR: usize>(g: &Gemm<S::T>, j0: usize) {
+    let l = S::LANES;
+    // SAFETY: `j0 + NR <= n` (the caller's loop condition) and every row offset `i` below
+    // satisfies `i < m`, so each tile lies inside the product the `Gemm` contract covers;
+    // the `MASKED` tile gets `0 < mr < LANES`, as `tile` requires.
+    unsafe {
+        let b = g.b.add(j0 * g.csb);
+        let c = g.c.add(j0 * g.csc);
+        let mut i = 0;
+        while i + MV * l <= g.m {
+            tile::<S, MV, NR, false>(g, g.a.add(i), b, c.add(i * g.rsc), MV * l, g.init.offset(i));
+            i += MV * l;
+        }
+        while i + l <= g.m {
+            tile::<S, 1, NR, false>(g, g.a.add(i), b, c.add(i * g.rsc), l, g.init.offset(i));
+            i += l;
+        }
+        if i < g.m {
+            tile::<S, 1, NR, true>(
+                g,
+                g.a.add(i),
+                b,
+                c.add(i * g.rsc),
+                g.m - i,
+                g.init.offset(i),
+            );
+        }
+    }
+}
+
+/// The whole product with `MV × NR` tiles; leftover columns in tiles of 4, 2 and 1 (the
+/// last as a matrix-vector product with four vectors per tile).
+///
+/// SAFETY contract: the one documented on [`Gemm`].
+// Inlined into the instruction-set entry points in optimised builds (so the
+// intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub(crate) unsafe fn gemm<S: Simd, const MV: usize, const NR: usize>(g: &Gemm<S::T>) {
+    let panel_rows = MV * S::LANES;
+    let kb = (K_BLOCK_BYTES / (panel_rows * core::mem::size_of::<S::T>())).max(16);
+    if g.k <= 2 * kb || g.rsc != 1 {
+        // SAFETY: the contract is forwarded unchanged.
+        return unsafe { gemm_cols::<S, MV, NR>(g) };
+    }
+    // Long products: blocks of `kb` steps; within a block one panel of `MV` vectors of
+    // rows at a time, so its `kb` columns of `A` (16 KiB) stay in L1 across all tiles of
+    // the row panel. Bias on the first block only, ReLU on the last only.
+    let mut k0 = 0;
+    while k0 < g.k {
+        let kc = if g.k - k0 < 2 * kb { g.k - k0 } else { kb };
+        let last = k0 + kc == g.k;
+        let mut i0 = 0;
+        while i0 < g.m {
+            let mr = panel_rows.min(g.m - i0);
+            // SAFETY: the sub-product covers rows `i0 .. i0+mr <= m`, steps
+            // `k0 .. k0+kc <= k` and all columns of the original one, so every element
+            // it names is one the original contract covers.
+            unsafe {
+                let sub = Gemm {
+                    m: mr,
+                    n: g.n,
+                    k: kc,
+                    a: g.a.add(i0 + k0 * g.lda),
+                    lda: g.lda,
+                    b: g.b.add(k0 * g.rsb),
+                    rsb: g.rsb,
+                    csb: g.csb,
+                    c: g.c.add(i0),
+                    rsc: 1,
+                    csc: g.csc,
+                    init: if k0 == 0 {
+                        g.init.offset(i0)
+                    } else {
+                        Init::Acc
+                    },
+                    relu: g.relu && last,
+                };
+                gemm_cols::<S, MV, NR>(&sub);
+            }
+            i0 += mr;
+        }
+        k0 += kc;
+    }
+}
+
+/// The bytes of `A` one `k` block of [`gemm`] keeps in L1 for a row panel.
+const K_BLOCK_BYTES: usize = 16 * 1024;
+
+/// [`gemm`] without `k` blocking: column tiles outside, row tiles inside.
+///
+/// SAFETY contract: the one documented on [`Gemm`].
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+unsafe fn gemm_cols<S: Simd, const MV: usize, const NR: usize>(g: &Gemm<S::T>) {
+    // SAFETY: each call covers columns `j .. j+width` with `j + width <= n`.
+    unsafe {
+        let mut j = 0;
+        while j + NR <= g.n {
+            columns::<S, MV, NR>(g, j);
+            j += NR;
+        }
+        while NR > 4 && j + 4 <= g.n {
+            columns::<S, MV, 4>(g, j);
+            j += 4;
+        }
+        while NR > 2 && j + 2 <= g.n {
+            columns::<S, MV, 2>(g, j);
+            j += 2;
+        }
+        while j < g.n {
+            columns::<S, 4, 1>(g, j);
+            j += 1;
+        }
+    }
+}
+
+/// The panel depth of [`input_grad_packed`]: its stack panel holds `KC` vectors
+/// (8 KiB with AVX-512).
+const KC: usize = 128;
+
+/// `dx (i×b) = wᵀ (i×o) · dy (o×b)`, all column-major, computed as `dxᵀ = dyᵀ · w`: a
+/// block of `LANES` samples of `dy` is transposed into a stack panel so vectors run along
+/// the samples, `w`'s columns are broadcast, and the tile is stored transposed.
+///
+/// SAFETY contract: `w` has `o·i` readable elements, `dy` has `o·b`, `dx` has `i·b`
+/// writable ones and overlaps neither.
+// Inlined into the instruction-set entry points in optimised builds (so the
+// intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub(crate) unsafe fn input_grad_packed<S: Simd, const NR: usize>(
+    w: *const S::T,
+    dy: *const S::T,
+    dx: *mut S::T,
+    o: usize,
+    i: usize,
+    b: usize,
+) {
+    let l = S::LANES;
+    // SAFETY: the panel has `KC·LANES` elements and we write `p·l + jj` with `p < kc <= KC`,
+    // `jj < jr <= l`; we read `dy[o0 + p + (j0 + jj)·o]` with `o0 + p < o`, `j0 + jj < b`.
+    // The product handed to `gemm` reads A = panel rows `< jr` (masked when `jr < l`),
+    // columns `< kc`; B(p, n) = w[o0 + p + n·o], `p < kc`, `n < i`: inside `w`; writes
+    // C(jj, n) = dx[(j0 + jj)·i + n], inside `dx`.
+    unsafe {
+        let mut panel = [S::zero(); KC];
+        let pp = panel.as_mut_ptr() as *mut S::T;
+        let mut j0 = 0;
+        while j0 < b {
+            let jr = l.min(b - j0);
+            let mut o0 = 0;
+            while o0 < o {
+                let kc = KC.min(o - o0);
+                for jj in 0..jr {
+                    let col = dy.add(o0 + (j0 + jj) * o);
+                    for p in 0..kc {
+                        *pp.add(p * l + jj) = *col.add(p);
+                    }
+                }
+                let g = Gemm {
+                    m: jr,
+                    n: i,
+                    k: kc,
+                    a: pp as *const S::T,
+                    lda: l,
+                    b: w.add(o0),
+                    rsb: 1,
+                    csb: o,
+                    c: dx.add(j0 * i),
+                    rsc: i,
+                    csc: 1,
+                    init: if o0 == 0 { Init::Zero } else { Init::Acc },
+                    relu: false,
+                };
+                gemm::<S, 1, NR>(&g);
+                o0 += kc;
+            }
+            j0 += jr;
+        }
+    }
+}
+
+/// `Q` dot products `dx[i0 + q + j·i] = w[:, i0 + q] · dy[:, j]`.
+///
+/// SAFETY contract: as for [`input_grad_dot`], with `i0 + Q <= i` and `j < b`.
+// Inlined into the instruction-set entry points in optimised builds (so the
+// intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+unsafe fn dots<S: Simd, const Q: usize>(
+    w: *const S::T,
+    d: *const S::T,
+    out: *mut S::T,
+    o: usize,
+    tail_mask: S::M,
+) {
+    let l = S::LANES;
+    let full = o - o % l;
+    // SAFETY: columns `q < Q` of `w` start at `w + q·o` and have `o` elements; we read
+    // full vectors at offsets `p + l <= full <= o` and the masked tail `o - full` lanes
+    // at `full`; `out + q` for `q < Q` is inside `dx` by the contract.
+    unsafe {
+        let mut acc = [S::zero(); Q];
+        let mut p = 0;
+        while p < full {
+            let dv = S::load(d.add(p));
+            for (q, a) in acc.iter_mut().enumerate() {
+                *a = S::fma(S::load(w.add(q * o + p)), dv, *a);
+            }
+            p += l;
+        }
+        if full < o {
+            let dv = S::load_m(d.add(full), tail_mask);
+            for (q, a) in acc.iter_mut().enumerate() {
+                *a = S::fma(S::load_m(w.add(q * o + full), tail_mask), dv, *a);
+            }
+        }
+        for (q, a) in acc.iter().enumerate() {
+            *out.add(q) = S::reduce(*a);
+        }
+    }
+}
+
+/// `dx = wᵀ · dy` as dot products along the contiguous columns: for small batches.
+///
+/// SAFETY contract: as for [`input_grad_packed`].
+// Inlined into the instruction-set entry points in optimised builds (so the
+// intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub(crate) unsafe fn input_grad_dot<S: Simd>(
+    w: *const S::T,
+    dy: *const S::T,
+    dx: *mut S::T,
+    o: usize,
+    i: usize,
+    b: usize,
+) {
+    let l = S::LANES;
+    // SAFETY: every call passes `i0 + Q <= i` and `j < b`, which is what `dots` needs;
+    // the mask has `o % l` lanes and is only used when that is nonzero.
+    unsafe {
+        let tail = S::mask(if o.is_multiple_of(l) { l } else { o % l });
+        for j in 0..b {
+            let d = dy.add(j * o);
+            let out = dx.add(j * i);
+            let mut i0 = 0;
+            while i0 + 8 <= i {
+                dots::<S, 8>(w.add(i0 * o), d, out.add(i0), o, tail);
+                i0 += 8;
+            }
+            while i0 + 4 <= i {
+                dots::<S, 4>(w.add(i0 * o), d, out.add(i0), o, tail);
+                i0 += 4;
+            }
+            while i0 < i {
+                dots::<S, 1>(w.add(i0 * o), d, out.add(i0), o, tail);
+                i0 += 1;
+            }
+        }
+    }
+}
+
+/// `dw (o×i) += dy (o×b) · xᵀ` for small batches: one pass over `dw`, each vector of it
+/// loaded once, updated with the `b` samples, stored once.
+///
+/// SAFETY contract: `dy` has `o·b` readable elements, `x` has `i·b`, `dw` has `o·i`
+/// writable ones and overlaps neither.
+// Inlined into the instruction-set entry points in optimised builds (so the
+// intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub(crate) unsafe fn weight_grad_small<S: Simd>(
+    dy: *const S::T,
+    x: *const S::T,
+    dw: *mut S::T,
+    o: usize,
+    i: usize,
+    b: usize,
+) {
+    let l = S::LANES;
+    let full = o - o % l;
+    // SAFETY: vectors at offsets `r + l <= full <= o` inside a column of `o` elements, and
+    // the masked tail of `o - full` lanes; columns `n < i` of `dw`, `j < b` of `dy`;
+    // `x[n + j·i]` with `n < i`, `j < b`.
+    unsafe {
+        let tail = S::mask(if o.is_multiple_of(l) { l } else { o % l });
+        for n in 0..i {
+            let col = dw.add(n * o);
+            let mut r = 0;
+            while r < full {
+                let mut acc = S::load(col.add(r));
+                for j in 0..b {
+                    acc = S::fma(S::load(dy.add(j * o + r)), S::splat(*x.add(n + j * i)), acc);
+                }
+                S::store(col.add(r), acc);
+                r += l;
+            }
+            if full < o {
+                let mut acc = S::load_m(col.add(full), tail);
+                for j in 0..b {
+                    let d = S::load_m(dy.add(j * o + full), tail);
+                    acc = S::fma(d, S::splat(*x.add(n + j * i)), acc);
+                }
+                S::store_m(col.add(full), tail, acc);
+            }
+        }
+    }
+}

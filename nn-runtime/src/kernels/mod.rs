@@ -1,0 +1,399 @@
+//! The arithmetic inside a layer, specialised by the const dimensions.
+//!
+//! Generated code calls these; they may be made faster without touching the macro.
+//! Matrices are nalgebra's column-major `SMatrix`; a batch has one column per sample.
+//!
+//! # How the work is done
+//! * Small products (fewer than [`SIMD_MIN_FLOPS`] multiply-adds) run as nalgebra's static
+//!   products over the const dimensions, which the compiler unrolls and vectorises for the
+//!   build target.
+//! * Larger ones run a register-tiled micro-kernel (`gemm.rs`) written over a small vector
+//!   abstraction (`simd.rs`), chosen at run time: AVX-512F, else AVX2+FMA on x86-64, else
+//!   a portable version the compiler vectorises for the baseline target (SSE2, NEON).
+//!   `dense_input_grad` (`wᵀ·dy`) transposes blocks of `dy` into an 8 KiB stack panel so it
+//!   runs on the same micro-kernel; for batches smaller than one vector it uses dot
+//!   products instead.
+//!
+//! No kernel allocates; the only scratch is that stack panel.
+//!
+//! # Stack use (`STACK`)
+//! The tiles are `#[inline(always)]` in optimised builds, so each instruction-set entry
+//! point is one function with the intrinsics inlined. Debug builds do not optimise stack
+//! slots, so inlining every tile instance there gave entry points 250 KiB frames; in debug
+//! builds the tiles are separate functions instead, and a test runs the kernels on a
+//! 128 KiB thread.
+
+mod gemm;
+mod simd;
+#[cfg(test)]
+mod tests;
+pub mod vmath;
+
+use crate::activation::Activation;
+use crate::scalar::Scalar;
+use core::any::TypeId;
+use gemm::{Gemm, Init};
+use nalgebra::{SMatrix, SVector};
+use simd::{Portable, Simd};
+
+/// Products with fewer multiply-adds than this run as static code over the const
+/// dimensions; larger ones run the run-time-selected SIMD kernels.
+pub const SIMD_MIN_FLOPS: usize = 512;
+
+/// The instruction set the SIMD kernels use on this machine: `"avx512f"`, `"avx2+fma"` or
+/// `"portable"` (what the compiler vectorises for the build target).
+///
+/// ```
+/// let level = nn_runtime::kernels::simd_level();
+/// assert!(["avx512f", "avx2+fma", "portable"].contains(&level));
+/// ```
+pub fn simd_level() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return "avx512f";
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            return "avx2+fma";
+        }
+    }
+    "portable"
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests cap the instruction set per thread: 0 = portable, 1 = up to AVX2, 2 = any.
+    static LEVEL_CAP: core::cell::Cell<u8> = const { core::cell::Cell::new(2) };
+}
+
+/// Whether the kernels may use AVX-512 (`2`) or AVX2 (`1`) on this thread.
+#[cfg(all(test, target_arch = "x86_64"))]
+#[inline(always)]
+fn allowed(level: u8) -> bool {
+    LEVEL_CAP.with(|c| c.get() >= level)
+}
+#[cfg(all(not(test), target_arch = "x86_64"))]
+#[inline(always)]
+fn allowed(_level: u8) -> bool {
+    true
+}
+
+#[inline(always)]
+fn same<T: 'static, U: 'static>() -> bool {
+    TypeId::of::<T>() == TypeId::of::<U>()
+}
+
+/// The products the layers need, as entry points per instruction set.
+enum Op<T> {
+    /// A product with `A` in column layout (forward and weight gradient).
+    Gemm(Gemm<T>),
+    /// `dx = wᵀ·dy`: (w, dy, dx, o, i, b).
+    InputGrad(*const T, *const T, *mut T, usize, usize, usize),
+    /// `dw += dy·xᵀ` for batches below [`SMALL_BATCH`]: (dy, x, dw, o, i, b).
+    WeightGradSmall(*const T, *const T, *mut T, usize, usize, usize),
+}
+
+/// Runs `op` with the best instruction set available.
+///
+/// # Safety
+/// `op` must satisfy the contract of [`Gemm`] (for `Op::Gemm`) or of
+/// `gemm::input_grad_packed` (for `Op::InputGrad`) or `gemm::weight_grad_small` (for
+/// `Op::WeightGradSmall`).
+#[inline]
+unsafe fn run<T: Scalar>(op: &Op<T>) {
+    // SAFETY: the `same` checks make each cast between `Op<T>` and `Op<f32>`/`Op<f64>` an
+    // identity; the callee contracts are the caller's.
+    unsafe {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use x86::*;
+            if same::<T, f32>() {
+                let op = &*(op as *const Op<T> as *const Op<f32>);
+                if allowed(2) && std::arch::is_x86_feature_detected!("avx512f") {
+                    return run_v4_f32(op);
+                }
+                if allowed(1)
+                    && std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                {
+                    return run_v3_f32(op);
+                }
+            } else if same::<T, f64>() {
+                let op = &*(op as *const Op<T> as *const Op<f64>);
+                if allowed(2) && std::arch::is_x86_feature_detected!("avx512f") {
+                    return run_v4_f64(op);
+                }
+                if allowed(1)
+                    && std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                {
+                    return run_v3_f64(op);
+                }
+            }
+        }
+        run_generic::<Portable<T, 4>, 2, 4, 8>(op)
+    }
+}
+
+/// The body of every entry point: `MV × NR` tiles for column-layout products, `1 × NRT`
+/// tiles for the transposed input gradient.
+///
+/// # Safety
+/// As for [`run`]; and `S`'s instruction set must be enabled in the caller.
+// Inlined into the instruction-set entry points in optimised builds (so the
+// intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+unsafe fn run_generic<S: Simd, const MV: usize, const NR: usize, const NRT: usize>(op: &Op<S::T>) {
+    // SAFETY: the contracts are forwarded unchanged.
+    unsafe {
+        match *op {
+            Op::Gemm(ref g) => gemm::gemm::<S, MV, NR>(g),
+            Op::WeightGradSmall(dy, x, dw, o, i, b) => {
+                gemm::weight_grad_small::<S>(dy, x, dw, o, i, b)
+            }
+            Op::InputGrad(w, dy, dx, o, i, b) => {
+                if b >= S::LANES {
+                    gemm::input_grad_packed::<S, NRT>(w, dy, dx, o, i, b)
+                } else {
+                    gemm::input_grad_dot::<S>(w, dy, dx, o, i, b)
+                }
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::simd::{V3F32, V3F64, V4F32, V4F64};
+    use super::{run_generic, Op};
+
+    // SAFETY (all four): callers check the named features at run time first; the operand
+    // contract is forwarded from `run`.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn run_v4_f32(op: &Op<f32>) {
+        unsafe { run_generic::<V4F32, 2, 8, 16>(op) }
+    }
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn run_v4_f64(op: &Op<f64>) {
+        unsafe { run_generic::<V4F64, 2, 8, 16>(op) }
+    }
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn run_v3_f32(op: &Op<f32>) {
+        unsafe { run_generic::<V3F32, 2, 6, 12>(op) }
+    }
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn run_v3_f64(op: &Op<f64>) {
+        unsafe { run_generic::<V3F64, 2, 6, 12>(op) }
+    }
+}
+
+/// Below this batch size the weight gradient is a single pass over `dw` rather than a
+/// register-tiled product (the tile's `k` loop would be too short to pay for itself).
+const SMALL_BATCH: usize = 4;
+
+#[inline(always)]
+fn small(o: usize, i: usize, b: usize) -> bool {
+    o * i * b < SIMD_MIN_FLOPS
+}
+
+/// `y = w * x (+ b)`: the forward pass of a dense layer.
+#[inline]
+pub fn dense_forward<T: Scalar, const O: usize, const I: usize, const B: usize>(
+    w: &SMatrix<T, O, I>,
+    b: Option<&SVector<T, O>>,
+    x: &SMatrix<T, I, B>,
+    y: &mut SMatrix<T, O, B>,
+) {
+    forward_impl(w, b, x, y, false)
+}
+
+/// `y = max(w * x (+ b), 0)`: a dense layer with its ReLU fused into the product's
+/// epilogue (equal to [`dense_forward`] followed by [`Relu`](crate::activation::Relu)).
+///
+/// ```
+/// use nn_runtime::kernels::dense_forward_relu;
+/// use nn_runtime::{SMatrix, SVector};
+/// let w = SMatrix::<f32, 2, 3>::new(1.0, 2.0, 3.0, -1.0, -2.0, -3.0);
+/// let b = SVector::<f32, 2>::new(0.5, 0.5);
+/// let x = SMatrix::<f32, 3, 1>::new(1.0, 1.0, 1.0);
+/// let mut y = SMatrix::<f32, 2, 1>::zeros();
+/// dense_forward_relu(&w, Some(&b), &x, &mut y);
+/// assert_eq!(y, SMatrix::<f32, 2, 1>::new(6.5, 0.0));
+/// ```
+#[inline]
+pub fn dense_forward_relu<T: Scalar, const O: usize, const I: usize, const B: usize>(
+    w: &SMatrix<T, O, I>,
+    b: Option<&SVector<T, O>>,
+    x: &SMatrix<T, I, B>,
+    y: &mut SMatrix<T, O, B>,
+) {
+    forward_impl(w, b, x, y, true)
+}
+
+/// `y = f(w * x (+ b))`: a dense layer followed by an element-wise activation, applied
+/// while `y` is still in cache.
+#[inline]
+pub fn dense_forward_act<
+    T: Scalar,
+    A: Activation<T>,
+    const O: usize,
+    const I: usize,
+    const B: usize,
+>(
+    w: &SMatrix<T, O, I>,
+    b: Option<&SVector<T, O>>,
+    x: &SMatrix<T, I, B>,
+    act: &A,
+    y: &mut SMatrix<T, O, B>,
+) {
+    forward_impl(w, b, x, y, false);
+    act.forward_inplace(y.as_mut_slice());
+}
+
+#[inline]
+fn forward_impl<T: Scalar, const O: usize, const I: usize, const B: usize>(
+    w: &SMatrix<T, O, I>,
+    b: Option<&SVector<T, O>>,
+    x: &SMatrix<T, I, B>,
+    y: &mut SMatrix<T, O, B>,
+    relu: bool,
+) {
+    if small(O, I, B) {
+        return small_forward(w, b, x, y, relu);
+    }
+    let g = Gemm {
+        m: O,
+        n: B,
+        k: I,
+        a: w.as_slice().as_ptr(),
+        lda: O,
+        b: x.as_slice().as_ptr(),
+        rsb: 1,
+        csb: I,
+        c: y.as_mut_slice().as_mut_ptr(),
+        rsc: 1,
+        csc: O,
+        init: match b {
+            Some(b) => Init::Bias(b.as_slice().as_ptr()),
+            None => Init::Zero,
+        },
+        relu,
+    };
+    // SAFETY: A(i, p) = w[i + p·O] with i < O, p < I: inside w's O·I elements;
+    // B(p, j) = x[p + j·I], p < I, j < B: inside x; C(i, j) = y[i + j·O]: inside y, which
+    // is a unique borrow and so overlaps nothing else; the bias has O elements.
+    unsafe { run(&Op::Gemm(g)) }
+}
+
+/// Small products: nalgebra's static product, which the compiler unrolls completely
+/// (measured 4-7x faster than plain loops at 4x4 and 16x16), then bias and ReLU.
+#[inline(always)]
+fn small_forward<T: Scalar, const O: usize, const I: usize, const B: usize>(
+    w: &SMatrix<T, O, I>,
+    b: Option<&SVector<T, O>>,
+    x: &SMatrix<T, I, B>,
+    y: &mut SMatrix<T, O, B>,
+    relu: bool,
+) {
+    w.mul_to(x, y);
+    if let Some(b) = b {
+        for mut col in y.column_iter_mut() {
+            col += b;
+        }
+    }
+    if relu {
+        let zero = <T as Scalar>::from_f64(0.0);
+        for v in y.iter_mut() {
+            if (*v).partial_cmp(&zero) != Some(core::cmp::Ordering::Greater) {
+                *v = zero;
+            }
+        }
+    }
+}
+
+/// `dx = wᵀ * dy`: the input gradient of a dense layer (overwrites `dx`).
+#[inline]
+pub fn dense_input_grad<T: Scalar, const O: usize, const I: usize, const B: usize>(
+    w: &SMatrix<T, O, I>,
+    dy: &SMatrix<T, O, B>,
+    dx: &mut SMatrix<T, I, B>,
+) {
+    if small(O, I, B) {
+        w.tr_mul_to(dy, dx);
+        return;
+    }
+    let op = Op::InputGrad(
+        w.as_slice().as_ptr(),
+        dy.as_slice().as_ptr(),
+        dx.as_mut_slice().as_mut_ptr(),
+        O,
+        I,
+        B,
+    );
+    // SAFETY: w has O·I elements, dy O·B, dx I·B; dx is a unique borrow.
+    unsafe { run(&op) }
+}
+
+/// `dw += dy * xᵀ`: accumulates the weight gradient of a dense layer.
+#[inline]
+pub fn dense_weight_grad<T: Scalar, const O: usize, const I: usize, const B: usize>(
+    dy: &SMatrix<T, O, B>,
+    x: &SMatrix<T, I, B>,
+    dw: &mut SMatrix<T, O, I>,
+) {
+    if small(O, I, B) {
+        // dw += dy xᵀ, one rank-1 update per sample (static, unrolled).
+        for (dyc, xc) in dy.column_iter().zip(x.column_iter()) {
+            let one = <T as Scalar>::from_f64(1.0);
+            dw.ger(one, &dyc, &xc, one);
+        }
+        return;
+    }
+    if B < SMALL_BATCH {
+        let op = Op::WeightGradSmall(
+            dy.as_slice().as_ptr(),
+            x.as_slice().as_ptr(),
+            dw.as_mut_slice().as_mut_ptr(),
+            O,
+            I,
+            B,
+        );
+        // SAFETY: dy has O·B elements, x I·B, dw O·I; dw is a unique borrow.
+        return unsafe { run(&op) };
+    }
+    let g = Gemm {
+        m: O,
+        n: I,
+        k: B,
+        a: dy.as_slice().as_ptr(),
+        lda: O,
+        b: x.as_slice().as_ptr(),
+        rsb: I,
+        csb: 1,
+        c: dw.as_mut_slice().as_mut_ptr(),
+        rsc: 1,
+        csc: O,
+        init: Init::Acc,
+        relu: false,
+    };
+    // SAFETY: A(i, p) = dy[i + p·O], i < O, p < B: inside dy; B(p, n) = x[p·I + n],
+    // p < B, n < I: inside x; C(i, n) = dw[i + n·O]: inside dw, a unique borrow.
+    unsafe { run(&Op::Gemm(g)) }
+}
+
+/// `db += Σ_columns dy`: accumulates the bias gradient of a dense layer.
+#[inline]
+pub fn bias_grad<T: Scalar, const O: usize, const B: usize>(
+    dy: &SMatrix<T, O, B>,
+    db: &mut SVector<T, O>,
+) {
+    let dy = dy.as_slice();
+    let db = db.as_mut_slice();
+    for j in 0..B {
+        for (d, &g) in db.iter_mut().zip(&dy[j * O..(j + 1) * O]) {
+            *d += g;
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Every kernel against a plain triple loop in `f64`, on awkward sizes, for `f32` and
+//! `f64`, on every instruction set this machine has (the SIMD paths are forced by sizes
+//! above `SIMD_MIN_FLOPS`; the small ones take the static loops).
+
+use super::*;
+use crate::activation::Tanh;
+
+/// Deterministic values in [-1, 1) without a random-number dependency.
+fn fill<T: Scalar, const R: usize, const C: usize>(seed: u64) -> Box<SMatrix<T, R, C>> {
+    // Built on the heap directly: large matrices would overflow a debug test's stack.
+    let m: Box<core::mem::MaybeUninit<SMatrix<T, R, C>>> = Box::new_zeroed();
+    // SAFETY: an all-zero bit pattern is a valid `SMatrix` of `Scalar`s (see `Scalar`).
+    let mut m: Box<SMatrix<T, R, C>> = unsafe { m.assume_init() };
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    for v in m.as_mut_slice() {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        *v = <T as Scalar>::from_f64((s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0);
+    }
+    m
+}
+
+/// Relative-to-magnitude tolerance for a sum of `k` products of numbers in [-1, 1].
+fn tol<T: Scalar>(k: usize) -> f64 {
+    T::EPSILON.to_f64() * 4.0 * (k as f64 + 1.0)
+}
+
+fn close<T: Scalar>(got: &[T], want: &[f64], k: usize, what: &str) {
+    assert_eq!(got.len(), want.len());
+    let t = tol::<T>(k);
+    for (n, (&g, &w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g.to_f64() - w).abs() <= t,
+            "{what}: element {n}: got {g}, want {w} (tol {t})"
+        );
+    }
+}
+
+fn check<T: Scalar, const O: usize, const I: usize, const B: usize>() {
+    let w = fill::<T, O, I>(1 + (O * 31 + I * 7 + B) as u64);
+    let bias = fill::<T, O, 1>(2);
+    let x = fill::<T, I, B>(3);
+    let dy = fill::<T, O, B>(4);
+    let (ws, bs, xs, dys) = (w.as_slice(), bias.as_slice(), x.as_slice(), dy.as_slice());
+    let f = |v: T| v.to_f64();
+
+    // Reference: y = w x + b, relu, dx = wᵀ dy, dw = dw0 + dy xᵀ, db = db0 + Σ dy.
+    let mut y_ref = vec![0.0; O * B];
+    let mut dx_ref = vec![0.0; I * B];
+    let dw0 = fill::<T, O, I>(5);
+    let mut dw_ref: Vec<f64> = dw0.as_slice().iter().map(|&v| f(v)).collect();
+    let mut db_ref: Vec<f64> = bias.as_slice().iter().map(|&v| f(v)).collect();
+    for j in 0..B {
+        for o in 0..O {
+            let mut s = f(bs[o]);
+            for i in 0..I {
+                s += f(ws[o + i * O]) * f(xs[i + j * I]);
+            }
+            y_ref[o + j * O] = s;
+            db_ref[o] += f(dys[o + j * O]);
+        }
+        for i in 0..I {
+            let mut s = 0.0;
+            for o in 0..O {
+                s += f(ws[o + i * O]) * f(dys[o + j * O]);
+            }
+            dx_ref[i + j * I] = s;
+        }
+    }
+    for i in 0..I {
+        for o in 0..O {
+            for j in 0..B {
+                dw_ref[o + i * O] += f(dys[o + j * O]) * f(xs[i + j * I]);
+            }
+        }
+    }
+    let cap = LEVEL_CAP.with(|c| c.get());
+    let what = |k: &str| format!("{k} {O}x{I} batch {B} {:?} (level cap {cap})", T::DTYPE);
+
+    let mut y = fill::<T, O, B>(9); // garbage that must be overwritten
+    dense_forward(&w, Some(&bias.column(0).into_owned()), &x, &mut y);
+    close(y.as_slice(), &y_ref, I, &what("forward"));
+
+    let mut y0 = fill::<T, O, B>(9);
+    dense_forward(&w, None, &x, &mut y0);
+    let y0_ref: Vec<f64> = (0..O * B).map(|n| y_ref[n] - f(bs[n % O])).collect();
+    close(y0.as_slice(), &y0_ref, I, &what("forward without bias"));
+
+    let mut yr = fill::<T, O, B>(9);
+    dense_forward_relu(&w, Some(&bias.column(0).into_owned()), &x, &mut yr);
+    let yr_ref: Vec<f64> = y_ref.iter().map(|&v| v.max(0.0)).collect();
+    close(yr.as_slice(), &yr_ref, I, &what("forward relu"));
+
+    let mut yt = fill::<T, O, B>(9);
+    dense_forward_act(&w, Some(&bias.column(0).into_owned()), &x, &Tanh, &mut yt);
+    let yt_ref: Vec<f64> = y_ref.iter().map(|&v| v.tanh()).collect();
+    close(yt.as_slice(), &yt_ref, I, &what("forward tanh"));
+
+    let mut dx = fill::<T, I, B>(9);
+    dense_input_grad(&w, &dy, &mut dx);
+    close(dx.as_slice(), &dx_ref, O, &what("input grad"));
+
+    let mut dw = fill::<T, O, I>(5);
+    dense_weight_grad(&dy, &x, &mut dw);
+    close(dw.as_slice(), &dw_ref, B, &what("weight grad"));
+
+    let mut db: SVector<T, O> = bias.column(0).into_owned();
+    bias_grad(&dy, &mut db);
+    close(db.as_slice(), &db_ref, B, &what("bias grad"));
+}
+
+macro_rules! sizes {
+    ($name:ident: $(($o:literal, $i:literal, $b:literal)),* $(,)?) => {
+        #[test]
+        fn $name() {
+            // Every instruction set: portable, AVX2 (if present), AVX-512 (if present).
+            for cap in 0..=2 {
+                LEVEL_CAP.with(|c| c.set(cap));
+                $(
+                    check::<f32, $o, $i, $b>();
+                    check::<f64, $o, $i, $b>();
+                )*
+            }
+        }
+    };
+}
+
+sizes!(tiny: (1, 1, 1), (3, 7, 1), (7, 3, 3), (17, 1, 7), (1, 17, 17), (3, 3, 33));
+sizes!(batch_one: (17, 33, 1), (33, 17, 1), (127, 7, 1), (7, 127, 1), (64, 64, 1), (1025, 3, 1),
+    (3, 1025, 1), (33, 127, 1));
+sizes!(small_batches: (17, 17, 3), (33, 7, 7), (7, 33, 7), (127, 17, 3), (17, 127, 7),
+    (33, 33, 15), (16, 16, 16), (50, 2, 17));
+sizes!(batches: (33, 17, 17), (17, 33, 33), (127, 33, 17), (33, 127, 33), (128, 64, 32),
+    (7, 1025, 17), (1025, 7, 17), (64, 1, 33), (1, 64, 33), (3, 17, 127), (17, 3, 1025),
+    (10, 128, 64), (256, 130, 33));
+
+#[test]
+fn reports_a_level() {
+    assert!(["avx512f", "avx2+fma", "portable"].contains(&simd_level()));
+}
+
+#[test]
+fn runs_on_a_small_stack() {
+    // Generated networks must run from a 2 MiB-stack thread in debug builds; the kernels'
+    // own frames (the 8 KiB panel of the transposed product and the register tiles) must
+    // fit far below that. 128 KiB leaves room for the test's own frames.
+    std::thread::Builder::new()
+        .stack_size(128 * 1024)
+        .spawn(|| {
+            for cap in 0..=2 {
+                LEVEL_CAP.with(|c| c.set(cap));
+                let w = fill::<f64, 130, 70>(1);
+                let dy = fill::<f64, 130, 33>(2);
+                let x = fill::<f64, 70, 33>(3);
+                let mut dx = fill::<f64, 70, 33>(4);
+                let mut dw = fill::<f64, 130, 70>(5);
+                let mut y = fill::<f64, 130, 33>(6);
+                dense_input_grad(&w, &dy, &mut dx);
+                dense_weight_grad(&dy, &x, &mut dw);
+                dense_forward_relu(&w, None, &x, &mut y);
+                assert!(dx.iter().chain(dw.iter()).all(|v| v.is_finite()));
+            }
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}

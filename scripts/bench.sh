@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs the criterion benchmarks twice (default build, then RUSTFLAGS=-Ctarget-cpu=native)
+# and regenerates BENCHMARKS.md from criterion's estimates.json files.
+#
+#   scripts/bench.sh            # both builds, both bench targets
+#   scripts/bench.sh --report   # only regenerate BENCHMARKS.md from existing results
+#   BENCH_FILTER=net/ scripts/bench.sh   # a criterion filter (regex) for a quicker run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target="${CARGO_TARGET_DIR:-target}"
+out_default="$target/criterion-default"
+out_native="$target/criterion-native"
+filter="${BENCH_FILTER:-}"
+
+if [[ "${1:-}" != "--report" ]]; then
+    CRITERION_HOME="$out_default" cargo bench --bench kernels --bench networks -- --noplot $filter
+    CRITERION_HOME="$out_native" RUSTFLAGS="${RUSTFLAGS:-} -Ctarget-cpu=native" \
+        CARGO_TARGET_DIR="$target/native" \
+        cargo bench --bench kernels --bench networks -- --noplot $filter
+fi
+python3 scripts/bench_report.py "$out_default" "$out_native" > BENCHMARKS.md
+echo "wrote BENCHMARKS.md"
