@@ -18,5 +18,8 @@ if [[ "${1:-}" != "--report" ]]; then
         CARGO_TARGET_DIR="$target/native" \
         cargo bench --bench kernels --bench networks -- --noplot $filter
 fi
-python3 scripts/bench_report.py "$out_default" "$out_native" > BENCHMARKS.md
+if [[ "${1:-}" != "--report" ]]; then
+    scripts/compile_cost.sh > "$target/compile-cost.md"
+fi
+python3 scripts/bench_report.py "$out_default" "$out_native" "$target/compile-cost.md" > BENCHMARKS.md
 echo "wrote BENCHMARKS.md"

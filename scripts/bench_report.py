@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turns criterion results into BENCHMARKS.md.
 
-usage: bench_report.py DEFAULT_DIR [NATIVE_DIR]
+usage: bench_report.py DEFAULT_DIR [NATIVE_DIR [COMPILE_COST_MD]]
 
 Each DIR is a criterion output directory (CRITERION_HOME). Every benchmark's throughput is
 its flop count, so GFLOP/s = flops / time. The peak is the fastest `peak/*` benchmark of
@@ -119,12 +119,30 @@ def main():
         "  `dyn`: `Vec<Box<dyn Layer>>` over `DMatrix` (benches/dynnet.rs);",
         "  `nalgebra_static`: `SMatrix` products; `matrixmultiply`: `DMatrix::gemm` (which calls",
         "  the `matrixmultiply` crate).",
-        "- The machine is shared with other jobs: compare ratios within one table, not across runs.",
+        "- The machine is shared with other jobs: compare ratios within one table, not across runs;",
+        "  the peak is the best of a measurement at the start and at the end of each bench target.",
+        "",
+        "What a user gets by default: `nn` detects AVX-512F / AVX2+FMA at run time, so a default",
+        "build (no `-C target-cpu`) runs the same vector kernels as a native build; products",
+        "below 512 multiply-adds run as nalgebra's unrolled static code instead.",
+        "",
+        "Crates evaluated for the products: `matrixmultiply` (used by `DMatrix::gemm`, measured",
+        "below) is as fast as `nn` on large forward and weight-gradient products but allocates its",
+        "packing buffers on the heap on every call (the kernels must not allocate), has a fixed",
+        "cost that loses at batch 1 and small layers, and its transposed product through nalgebra",
+        "(`gemm_tr`) is several times slower; so `nn` uses its own register-tiled kernels. `gemm`",
+        "and `pulp` were not adopted: `gemm` also packs into heap/thread-local buffers, and",
+        "`pulp` would only replace the ~300 lines of `kernels/simd.rs` (not measured for lack of",
+        "time). Peer libraries (dfdx, candle, burn) are not benchmarked yet.",
         "",
     ]
     titles = ["Default build (no target flags)", "RUSTFLAGS=-Ctarget-cpu=native"]
-    for title, d in zip(titles, dirs):
+    for title, d in zip(titles, dirs[:2]):
         out += section(title, load(d) if os.path.isdir(d) else {})
+    if len(dirs) > 2 and os.path.isfile(dirs[2]):
+        out += ["## Compile cost (scripts/compile_cost.sh, 784-128-10 network)", ""]
+        with open(dirs[2]) as f:
+            out += [f.read().strip(), ""]
     print("\n".join(out))
 
 

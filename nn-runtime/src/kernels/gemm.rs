@@ -510,7 +510,8 @@ pub(crate) unsafe fn input_grad_dot<S: Simd>(
 /// loaded once, updated with the `b` samples, stored once.
 ///
 /// SAFETY contract: `dy` has `o·b` readable elements, `x` has `i·b`, `dw` has `o·i`
-/// writable ones and overlaps neither.
+/// writable ones and overlaps neither. Correct for `b <= 4` only (the caller sends batches
+/// below `SMALL_BATCH`).
 // Inlined into the instruction-set entry points in optimised builds (so the
 // intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
 #[cfg_attr(debug_assertions, inline(never))]
@@ -530,22 +531,41 @@ pub(crate) unsafe fn weight_grad_small<S: Simd>(
     // `x[n + j·i]` with `n < i`, `j < b`.
     unsafe {
         let tail = S::mask(if o.is_multiple_of(l) { l } else { o % l });
+        // At most `SMALL_BATCH - 1` (3) samples (the caller's contract): their `x` values,
+        // broadcast once a column. `min` keeps the array indexing in bounds regardless.
+        debug_assert!(b <= 4);
+        let b = b.min(4);
         for n in 0..i {
             let col = dw.add(n * o);
+            let mut xs = [S::zero(); 4];
+            for (j, xv) in xs.iter_mut().enumerate().take(b) {
+                *xv = S::splat(*x.add(n + j * i));
+            }
             let mut r = 0;
+            while r + 2 * l <= full {
+                let mut a0 = S::load(col.add(r));
+                let mut a1 = S::load(col.add(r + l));
+                for (j, &xv) in xs.iter().enumerate().take(b) {
+                    a0 = S::fma(S::load(dy.add(j * o + r)), xv, a0);
+                    a1 = S::fma(S::load(dy.add(j * o + r + l)), xv, a1);
+                }
+                S::store(col.add(r), a0);
+                S::store(col.add(r + l), a1);
+                r += 2 * l;
+            }
             while r < full {
                 let mut acc = S::load(col.add(r));
-                for j in 0..b {
-                    acc = S::fma(S::load(dy.add(j * o + r)), S::splat(*x.add(n + j * i)), acc);
+                for (j, &xv) in xs.iter().enumerate().take(b) {
+                    acc = S::fma(S::load(dy.add(j * o + r)), xv, acc);
                 }
                 S::store(col.add(r), acc);
                 r += l;
             }
             if full < o {
                 let mut acc = S::load_m(col.add(full), tail);
-                for j in 0..b {
+                for (j, &xv) in xs.iter().enumerate().take(b) {
                     let d = S::load_m(dy.add(j * o + full), tail);
-                    acc = S::fma(d, S::splat(*x.add(n + j * i)), acc);
+                    acc = S::fma(d, xv, acc);
                 }
                 S::store_m(col.add(full), tail, acc);
             }
