@@ -256,3 +256,15 @@ fn f32_matches_f64() {
     let p32 = n32.forward_batch(&x32);
     assert!((p64.cast::<f32>() - p32).abs().max() < 1e-6);
 }
+
+#[test]
+fn fused_relu_inference_equals_the_training_pass() {
+    // Inference runs `dense, relu` as one kernel with the ReLU in the product's epilogue;
+    // the tape pass runs them apart. Large enough for the vector kernels.
+    nn::network! { struct Wide { input: 64, dense(128), relu, dense(32), relu, dense(10) } }
+    let net = Wide::<f32>::seeded(3);
+    let x = SMatrix::<f32, 64, 16>::from_fn(|i, j| ((i * 5 + j * 11) % 13) as f32 / 6.5 - 1.0);
+    assert_eq!(net.forward_batch(&x), *net.forward_tape(&x).output());
+    let x1 = SVector::<f32, 64>::from_fn(|i, _| (i % 7) as f32 / 3.5 - 1.0);
+    assert_eq!(net.forward(&x1), *net.forward_tape(&x1).output());
+}

@@ -41,7 +41,12 @@ fn forward_body(cx: &Ctx<'_>) -> TokenStream {
     let mut body = Vec::new();
     // The current value: `None` is the input `x`.
     let mut cur: Option<Ident> = None;
-    for l in &cx.net.layers {
+    let layers = &cx.net.layers;
+    let mut skip_next = false;
+    for (li, l) in layers.iter().enumerate() {
+        if ::core::mem::take(&mut skip_next) {
+            continue;
+        }
         let f = &l.field;
         let a = format_ident!("__nn_a{}", l.index);
         let src = match &cur {
@@ -64,9 +69,19 @@ fn forward_body(cx: &Ctx<'_>) -> TokenStream {
                 } else {
                     quote!(::core::option::Option::None)
                 };
+                // A ReLU right after the product runs in the product's epilogue.
+                let kernel = if matches!(
+                    layers.get(li + 1).map(|n| n.kind),
+                    Some(Kind::Act(Act::Relu))
+                ) {
+                    skip_next = true;
+                    quote!(dense_forward_relu)
+                } else {
+                    quote!(dense_forward)
+                };
                 body.push(quote! {
                     let mut #a = #zeros;
-                    #p::kernels::dense_forward(&self.#f.weight, #b, #src, &mut #a);
+                    #p::kernels::#kernel(&self.#f.weight, #b, #src, &mut #a);
                 });
                 cur = Some(a);
             }
