@@ -92,14 +92,17 @@ enum Op<T> {
     InputGrad(*const T, *const T, *mut T, usize, usize, usize),
     /// `dw += dy·xᵀ` for batches below [`SMALL_BATCH`]: (dy, x, dw, o, i, b).
     WeightGradSmall(*const T, *const T, *mut T, usize, usize, usize),
+    /// `y = w·x (+ bias)`, ReLU optional, for one sample: (w, x, bias or null, y, o, i,
+    /// relu).
+    Gemv(*const T, *const T, *const T, *mut T, usize, usize, bool),
 }
 
 /// Runs `op` with the best instruction set available.
 ///
 /// # Safety
 /// `op` must satisfy the contract of [`Gemm`] (for `Op::Gemm`) or of
-/// `gemm::input_grad_packed` (for `Op::InputGrad`) or `gemm::weight_grad_small` (for
-/// `Op::WeightGradSmall`).
+/// `gemm::input_grad_packed` (for `Op::InputGrad`), `gemm::weight_grad_small` (for
+/// `Op::WeightGradSmall`) or `gemm::gemv` (for `Op::Gemv`).
 #[inline]
 unsafe fn run<T: Scalar>(op: &Op<T>) {
     // SAFETY: the `same` checks make each cast between `Op<T>` and `Op<f32>`/`Op<f64>` an
@@ -153,6 +156,7 @@ unsafe fn run_generic<S: Simd, const MV: usize, const NR: usize, const NRT: usiz
             Op::WeightGradSmall(dy, x, dw, o, i, b) => {
                 gemm::weight_grad_small::<S>(dy, x, dw, o, i, b)
             }
+            Op::Gemv(w, x, bias, y, o, i, relu) => gemm::gemv::<S>(w, x, bias, y, o, i, relu),
             Op::InputGrad(w, dy, dx, o, i, b) => {
                 if b >= S::LANES {
                     gemm::input_grad_packed::<S, NRT>(w, dy, dx, o, i, b)
@@ -262,6 +266,20 @@ fn forward_impl<T: Scalar, const O: usize, const I: usize, const B: usize>(
 ) {
     if small(O, I, B) {
         return small_forward(w, b, x, y, relu);
+    }
+    if B == 1 {
+        let op = Op::Gemv(
+            w.as_slice().as_ptr(),
+            x.as_slice().as_ptr(),
+            b.map_or(core::ptr::null(), |b| b.as_slice().as_ptr()),
+            y.as_mut_slice().as_mut_ptr(),
+            O,
+            I,
+            relu,
+        );
+        // SAFETY: w has O·I elements (column-major, w[r + p·O]), x has I = I·B, the bias
+        // (when present) O, y O = O·B; y is a unique borrow and so overlaps nothing else.
+        return unsafe { run(&op) };
     }
     let g = Gemm {
         m: O,
