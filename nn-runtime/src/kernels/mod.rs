@@ -10,6 +10,11 @@
 //! * Larger ones run a register-tiled micro-kernel (`gemm.rs`) written over a small vector
 //!   abstraction (`simd.rs`), chosen at run time: AVX-512F, else AVX2+FMA on x86-64, else
 //!   a portable version the compiler vectorises for the baseline target (SSE2, NEON).
+//!   A forward pass of one sample (`B == 1`) is a matrix-vector product instead
+//!   (`gemm::gemv`): the columns of `w` are streamed once, scaled by `x[i]` and summed in
+//!   row panels of up to 8 vectors with 8 independent FMA chains (short panels split the
+//!   columns between several partial sums), bias and ReLU in the epilogue. It is then
+//!   limited by the bandwidth at which `w` arrives from L2.
 //!   `dense_input_grad` (`wᵀ·dy`) transposes blocks of `dy` into an 8 KiB stack panel so it
 //!   runs on the same micro-kernel; for batches smaller than one vector it uses dot
 //!   products instead.
