@@ -572,3 +572,139 @@ pub(crate) unsafe fn weight_grad_small<S: Simd>(
         }
     }
 }
+
+/// One panel of `MV` vectors of rows of `y = w·x (+ bias)` (`ReLU` optional), streaming
+/// the `k` columns of `w` with `KU` independent accumulator sets (steps `p ≡ u mod KU`
+/// go to set `u`), so `MV·KU` FMA chains hide the FMA latency however few rows there are.
+///
+/// SAFETY contract: `w` points at row `i0` of column 0 of a column-major matrix with
+/// leading dimension `lda`; rows `i0 .. i0+mr` of columns `p < k` are readable at
+/// `w + r + p·lda` (`r < mr`); `x` has `k` readable elements; `y` (and `bias`, when not
+/// null) have `mr` elements from the panel's first row, `y` writable and overlapping
+/// nothing else. When `!MASKED`, `mr == MV·LANES`; when `MASKED`,
+/// `(MV-1)·LANES < mr <= MV·LANES`.
+// Inlined into the instruction-set entry points in optimised builds (so the
+// intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemv_panel<S: Simd, const MV: usize, const KU: usize, const MASKED: bool>(
+    w: *const S::T,
+    lda: usize,
+    x: *const S::T,
+    k: usize,
+    bias: *const S::T,
+    y: *mut S::T,
+    mr: usize,
+    relu: bool,
+) {
+    let l = S::LANES;
+    // SAFETY: every `w` load reads column `p < k` (`p + u < k` in the unrolled loop, the
+    // loop condition) at rows `v·l .. v·l+l` for `v < MV`, all `< mr` except in the last
+    // vector of a `MASKED` panel, which reads only its `mr - (MV-1)·l` masked lanes;
+    // `x` is read at `p < k`; `bias` and `y` at the same rows as `w`, with the same mask.
+    unsafe {
+        let mask = S::mask(if MASKED { mr - (MV - 1) * l } else { l });
+        let load = |p: *const S::T, v: usize| {
+            if MASKED && v == MV - 1 {
+                S::load_m(p, mask)
+            } else {
+                S::load(p)
+            }
+        };
+        let mut acc = [[S::zero(); MV]; KU];
+        let mut p = 0;
+        while p + KU <= k {
+            for (u, accu) in acc.iter_mut().enumerate() {
+                let col = w.add((p + u) * lda);
+                let xv = S::splat(*x.add(p + u));
+                for (v, a) in accu.iter_mut().enumerate() {
+                    *a = S::fma(load(col.add(v * l), v), xv, *a);
+                }
+            }
+            p += KU;
+        }
+        while p < k {
+            let col = w.add(p * lda);
+            let xv = S::splat(*x.add(p));
+            for (v, a) in acc[0].iter_mut().enumerate() {
+                *a = S::fma(load(col.add(v * l), v), xv, *a);
+            }
+            p += 1;
+        }
+        // Hand the sums to the epilogue through memory, written once after the loop (see
+        // `tile`: keeps the register allocator from updating spill slots inside the loop).
+        let mut sum = [S::zero(); MV];
+        for (v, s) in sum.iter_mut().enumerate() {
+            let mut r = acc[0][v];
+            for accu in acc.iter().skip(1) {
+                r = S::add(r, accu[v]);
+            }
+            core::ptr::write_volatile(s, r);
+        }
+        for (v, &r) in sum.iter().enumerate() {
+            let mut r = r;
+            if !bias.is_null() {
+                r = S::add(r, load(bias.add(v * l), v));
+            }
+            if relu {
+                r = S::max(r, S::zero());
+            }
+            let yp = y.add(v * l);
+            if MASKED && v == MV - 1 {
+                S::store_m(yp, mask, r);
+            } else {
+                S::store(yp, r);
+            }
+        }
+    }
+}
+
+/// `y (o) = w (o×i) · x (i) (+ bias)`, `ReLU` optional: the batch-1 forward pass. Rows in
+/// panels of up to 8 vectors, each streaming all `i` columns of `w` once, with enough
+/// independent accumulators (`MV·KU = 8`) to keep the FMA units busy.
+///
+/// SAFETY contract: `w` has `o·i` readable elements (column-major, `w[r + p·o]`), `x` has
+/// `i`, `bias` is null or has `o`, `y` has `o` writable elements and overlaps none of them.
+// Inlined into the instruction-set entry points in optimised builds (so the
+// intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+pub(crate) unsafe fn gemv<S: Simd>(
+    w: *const S::T,
+    x: *const S::T,
+    bias: *const S::T,
+    y: *mut S::T,
+    o: usize,
+    i: usize,
+    relu: bool,
+) {
+    let l = S::LANES;
+    // SAFETY: each panel covers rows `r .. r+mr` with `r + mr <= o` (the loop conditions;
+    // the masked one gets `0 < mr = o - r < l`), so its `w` (leading dimension `o`, `i`
+    // columns), `bias` and `y` accesses are inside the caller's allocations; `bias`
+    // stays null when it is null.
+    unsafe {
+        let at = |r: usize| if bias.is_null() { bias } else { bias.add(r) };
+        let mut r = 0;
+        while r + 8 * l <= o {
+            gemv_panel::<S, 8, 1, false>(w.add(r), o, x, i, at(r), y.add(r), 8 * l, relu);
+            r += 8 * l;
+        }
+        if r + 4 * l <= o {
+            gemv_panel::<S, 4, 2, false>(w.add(r), o, x, i, at(r), y.add(r), 4 * l, relu);
+            r += 4 * l;
+        }
+        if r + 2 * l <= o {
+            gemv_panel::<S, 2, 4, false>(w.add(r), o, x, i, at(r), y.add(r), 2 * l, relu);
+            r += 2 * l;
+        }
+        if r + l <= o {
+            gemv_panel::<S, 1, 8, false>(w.add(r), o, x, i, at(r), y.add(r), l, relu);
+            r += l;
+        }
+        if r < o {
+            gemv_panel::<S, 1, 8, true>(w.add(r), o, x, i, at(r), y.add(r), o - r, relu);
+        }
+    }
+}

@@ -10,6 +10,11 @@
 //! * Larger ones run a register-tiled micro-kernel (`gemm.rs`) written over a small vector
 //!   abstraction (`simd.rs`), chosen at run time: AVX-512F, else AVX2+FMA on x86-64, else
 //!   a portable version the compiler vectorises for the baseline target (SSE2, NEON).
+//!   A forward pass of one sample (`B == 1`) is a matrix-vector product instead
+//!   (`gemm::gemv`): the columns of `w` are streamed once, scaled by `x[i]` and summed in
+//!   row panels of up to 8 vectors with 8 independent FMA chains (short panels split the
+//!   columns between several partial sums), bias and ReLU in the epilogue. It is then
+//!   limited by the bandwidth at which `w` arrives from L2.
 //!   `dense_input_grad` (`wᵀ·dy`) transposes blocks of `dy` into an 8 KiB stack panel so it
 //!   runs on the same micro-kernel; for batches smaller than one vector it uses dot
 //!   products instead.
@@ -92,14 +97,17 @@ enum Op<T> {
     InputGrad(*const T, *const T, *mut T, usize, usize, usize),
     /// `dw += dy·xᵀ` for batches below [`SMALL_BATCH`]: (dy, x, dw, o, i, b).
     WeightGradSmall(*const T, *const T, *mut T, usize, usize, usize),
+    /// `y = w·x (+ bias)`, ReLU optional, for one sample: (w, x, bias or null, y, o, i,
+    /// relu).
+    Gemv(*const T, *const T, *const T, *mut T, usize, usize, bool),
 }
 
 /// Runs `op` with the best instruction set available.
 ///
 /// # Safety
 /// `op` must satisfy the contract of [`Gemm`] (for `Op::Gemm`) or of
-/// `gemm::input_grad_packed` (for `Op::InputGrad`) or `gemm::weight_grad_small` (for
-/// `Op::WeightGradSmall`).
+/// `gemm::input_grad_packed` (for `Op::InputGrad`), `gemm::weight_grad_small` (for
+/// `Op::WeightGradSmall`) or `gemm::gemv` (for `Op::Gemv`).
 #[inline]
 unsafe fn run<T: Scalar>(op: &Op<T>) {
     // SAFETY: the `same` checks make each cast between `Op<T>` and `Op<f32>`/`Op<f64>` an
@@ -153,6 +161,7 @@ unsafe fn run_generic<S: Simd, const MV: usize, const NR: usize, const NRT: usiz
             Op::WeightGradSmall(dy, x, dw, o, i, b) => {
                 gemm::weight_grad_small::<S>(dy, x, dw, o, i, b)
             }
+            Op::Gemv(w, x, bias, y, o, i, relu) => gemm::gemv::<S>(w, x, bias, y, o, i, relu),
             Op::InputGrad(w, dy, dx, o, i, b) => {
                 if b >= S::LANES {
                     gemm::input_grad_packed::<S, NRT>(w, dy, dx, o, i, b)
@@ -262,6 +271,20 @@ fn forward_impl<T: Scalar, const O: usize, const I: usize, const B: usize>(
 ) {
     if small(O, I, B) {
         return small_forward(w, b, x, y, relu);
+    }
+    if B == 1 {
+        let op = Op::Gemv(
+            w.as_slice().as_ptr(),
+            x.as_slice().as_ptr(),
+            b.map_or(core::ptr::null(), |b| b.as_slice().as_ptr()),
+            y.as_mut_slice().as_mut_ptr(),
+            O,
+            I,
+            relu,
+        );
+        // SAFETY: w has O·I elements (column-major, w[r + p·O]), x has I = I·B, the bias
+        // (when present) O, y O = O·B; y is a unique borrow and so overlaps nothing else.
+        return unsafe { run(&op) };
     }
     let g = Gemm {
         m: O,

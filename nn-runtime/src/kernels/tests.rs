@@ -129,6 +129,10 @@ macro_rules! sizes {
 sizes!(tiny: (1, 1, 1), (3, 7, 1), (7, 3, 3), (17, 1, 7), (1, 17, 17), (3, 3, 33));
 sizes!(batch_one: (17, 33, 1), (33, 17, 1), (127, 7, 1), (7, 127, 1), (64, 64, 1), (1025, 3, 1),
     (3, 1025, 1), (33, 127, 1));
+// The matrix-vector path: every row-panel shape (8, 4, 2, 1 vectors and a masked tail) on
+// every instruction set, short and long `k`.
+sizes!(gemv: (1, 1025, 1), (17, 127, 1), (127, 33, 1), (1025, 33, 1), (33, 1025, 1),
+    (127, 127, 1), (1025, 1, 1), (7, 1025, 1), (127, 1025, 1), (17, 33, 1));
 sizes!(small_batches: (17, 17, 3), (33, 7, 7), (7, 33, 7), (127, 17, 3), (17, 127, 7),
     (33, 33, 15), (16, 16, 16), (50, 2, 17));
 sizes!(batches: (33, 17, 17), (17, 33, 33), (127, 33, 17), (33, 127, 33), (128, 64, 32),
@@ -159,7 +163,11 @@ fn runs_on_a_small_stack() {
                 dense_input_grad(&w, &dy, &mut dx);
                 dense_weight_grad(&dy, &x, &mut dw);
                 dense_forward_relu(&w, None, &x, &mut y);
+                let x1 = fill::<f64, 70, 1>(7);
+                let mut y1 = fill::<f64, 130, 1>(8);
+                dense_forward_relu(&w, None, &x1, &mut y1);
                 assert!(dx.iter().chain(dw.iter()).all(|v| v.is_finite()));
+                assert!(y1.iter().all(|&v| v >= 0.0) && y1.iter().any(|&v| v > 0.0));
             }
         })
         .unwrap()
