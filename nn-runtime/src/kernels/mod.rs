@@ -328,10 +328,9 @@ fn small_forward<T: Scalar, const O: usize, const I: usize, const B: usize>(
     }
     if relu {
         let zero = <T as Scalar>::from_f64(0.0);
-        for v in y.iter_mut() {
-            if (*v).partial_cmp(&zero) != Some(core::cmp::Ordering::Greater) {
-                *v = zero;
-            }
+        // Same form as `activation::Relu` (NaN becomes 0), which vectorises.
+        for v in y.as_mut_slice() {
+            *v = if *v > zero { *v } else { zero };
         }
     }
 }
