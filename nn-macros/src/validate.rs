@@ -44,11 +44,7 @@ struct Errors(Option<syn::Error>);
 
 impl Errors {
     fn push(&mut self, span: Span, msg: impl std::fmt::Display) {
-        let e = syn::Error::new(span, msg);
-        match &mut self.0 {
-            Some(all) => all.combine(e),
-            None => self.0 = Some(e),
-        }
+        self.push_err(syn::Error::new(span, msg));
     }
     fn push_err(&mut self, e: syn::Error) {
         match &mut self.0 {

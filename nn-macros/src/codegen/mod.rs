@@ -8,7 +8,7 @@ mod types;
 
 use crate::ast::NetworkDecl;
 use crate::model::{Act, Kind, Layer, Network};
-use proc_macro2::{Ident, Literal, Span, TokenStream};
+use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
 /// Names and paths shared by the generators.
@@ -176,7 +176,6 @@ pub fn fallback(decl: &NetworkDecl, krate: &TokenStream) -> TokenStream {
     let vis = &decl.vis;
     let name = &decl.ident;
     let attrs = decl.attrs.iter().filter(|a| a.path().is_ident("doc"));
-    let _ = Span::call_site();
     quote! {
         #(#attrs)*
         #vis struct #name<T: #krate::Scalar = f32>(::core::marker::PhantomData<T>);

@@ -43,10 +43,7 @@ fn summary(cx: &Ctx<'_>) -> String {
     );
     s.push_str(&format!(
         "{:<7}{:<34}{:>8}{:>12}\n",
-        "",
-        format!("input"),
-        cx.net.inputs,
-        0
+        "", "input", cx.net.inputs, 0
     ));
     for l in &cx.net.layers {
         let params = match l.kind {

@@ -11,6 +11,7 @@ use super::{EpochReport, History};
 use crate::io::{load_safetensors, save_safetensors, LoadError, SaveError};
 use crate::network::Trainable;
 use crate::optim::Optimizer;
+use crate::params::{Parameters, ZeroableParameters};
 use crate::scalar::Scalar;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -173,5 +174,3 @@ pub fn load_checkpoint<N: Trainable, O: Optimizer<N>>(
     optimizer.set_lr(lr);
     Ok(history)
 }
-
-use crate::params::{Parameters, ZeroableParameters};
