@@ -388,59 +388,45 @@ pub fn line_chart(area: &Area<'_>, labels: Labels<'_>, series: &[Series], log_y:
     } else {
         SeriesLabelPosition::UpperRight
     };
+    // The linear and logarithmic charts have different coordinate types but are
+    // decorated the same way.
+    macro_rules! decorate {
+        ($chart:ident) => {
+            $chart
+                .configure_mesh()
+                .x_desc(labels.x)
+                .y_desc(labels.y)
+                .label_style((FONT, 15))
+                .axis_desc_style((FONT, 17))
+                .light_line_style(WHITE)
+                .x_labels(7)
+                .y_labels(8)
+                .x_label_formatter(&|v| fmt_tick(*v))
+                .y_label_formatter(&|v| fmt_tick(*v))
+                .draw()?;
+            draw_series(&mut $chart, series)?;
+            if legend(series) {
+                $chart
+                    .configure_series_labels()
+                    .label_font((FONT, 16))
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK)
+                    .position(position)
+                    .draw()?;
+            }
+        };
+    }
     if log_y {
         y0 = y0.max(1e-12) / 1.3;
         y1 *= 1.3;
         let mut chart = builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale())?;
-        chart
-            .configure_mesh()
-            .x_desc(labels.x)
-            .y_desc(labels.y)
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
-            .light_line_style(WHITE)
-            .x_labels(7)
-            .y_labels(8)
-            .x_label_formatter(&|v| fmt_tick(*v))
-            .y_label_formatter(&|v| fmt_tick(*v))
-            .draw()?;
-        draw_series(&mut chart, series)?;
-        if legend(series) {
-            chart
-                .configure_series_labels()
-                .label_font((FONT, 16))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .position(position)
-                .draw()?;
-        }
+        decorate!(chart);
     } else {
         let pad = (y1 - y0).max(1e-9) * 0.05;
         y0 -= pad;
         y1 += pad;
         let mut chart = builder.build_cartesian_2d(x0..x1, y0..y1)?;
-        chart
-            .configure_mesh()
-            .x_desc(labels.x)
-            .y_desc(labels.y)
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 17))
-            .light_line_style(WHITE)
-            .x_labels(7)
-            .y_labels(8)
-            .x_label_formatter(&|v| fmt_tick(*v))
-            .y_label_formatter(&|v| fmt_tick(*v))
-            .draw()?;
-        draw_series(&mut chart, series)?;
-        if legend(series) {
-            chart
-                .configure_series_labels()
-                .label_font((FONT, 16))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .position(position)
-                .draw()?;
-        }
+        decorate!(chart);
     }
     Ok(())
 }
