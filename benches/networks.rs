@@ -1,5 +1,6 @@
 //! Whole-network benchmarks from issue 6: inference at batch 1 and 64 and one SGD training
-//! step at batch 1 and 32, f32, each with `nn` (the `network!` macro), hand-written loops
+//! step at batch 1 and 32, f32, each with `nn` (the `network!` macro; training: the fused
+//! `sgd_step`, and `nn_optim`: gradients then `Sgd`'s step), hand-written loops
 //! over fixed-size arrays (`hand`) and a `Vec<Box<dyn Layer>>` over `DMatrix` (`dyn`);
 //! plus batch-1 dense+tanh layers 4x4..64x64 (RTNeural's shapes). The throughput of every
 //! benchmark is the flop count of the work it must do (2 per multiply-add; the first
@@ -86,15 +87,6 @@ fn as_arr<const R: usize, const C: usize>(m: &SMatrix<f32, R, C>) -> Box<[[f32; 
     a
 }
 
-fn sgd<N: Parameters<Scalar = f32>, G: Parameters<Scalar = f32>>(net: &mut N, g: &mut G, lr: f32) {
-    for t in 0..N::TENSORS {
-        for (w, &d) in net.tensor_mut(t).iter_mut().zip(g.tensor(t)) {
-            *w -= lr * d;
-        }
-    }
-    g.fill_zero();
-}
-
 fn dyn_net(layers: &[(usize, usize)], act: Act, softmax: bool) -> DynNet {
     let mut v: Vec<Box<dyn dynnet::Layer>> = Vec::new();
     for (n, &(o, i)) in layers.iter().enumerate() {
@@ -142,13 +134,21 @@ macro_rules! net_bench {
                 let mut g = group(c, &format!("net/{}/train/b{}", $label, B));
                 g.throughput(Throughput::Elements(train_flops(layers, B)));
                 let mut net = $Net::<f32>::boxed_seeded(1);
-                let mut grads = $Net::<f32>::boxed_zero_gradients();
                 let x = smat::<$I, B>(7, 1.0);
                 let y = onehot::<$O, B>();
+                // The fused step: the update is applied as each gradient is computed.
                 g.bench_function("nn", |b| {
+                    b.iter(|| net.sgd_step(black_box(&*x), &*y, &$loss, LR))
+                });
+                // Gradients, then a separate optimizer step (what the Trainer does).
+                let mut net = $Net::<f32>::boxed_seeded(1);
+                let mut grads = $Net::<f32>::boxed_zero_gradients();
+                let mut opt = Sgd::new(f64::from(LR));
+                g.bench_function("nn_optim", |b| {
                     b.iter(|| {
-                        let l = net.accumulate_gradients(black_box(&*x), &*y, &$loss, &mut *grads);
-                        sgd(&mut *net, &mut *grads, LR);
+                        let l =
+                            net.loss_and_gradients_into(black_box(&*x), &*y, &$loss, &mut *grads);
+                        opt.step(&mut *net, &*grads);
                         l
                     })
                 });

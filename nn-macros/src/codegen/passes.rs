@@ -156,18 +156,33 @@ fn tape_body(cx: &Ctx<'_>) -> TokenStream {
     }
 }
 
+/// Where a backward pass delivers the parameter gradients.
+#[derive(Clone, Copy, PartialEq)]
+enum Sink {
+    /// Into `__nn_grads`: added when the runtime flag `__nn_acc` is true, else written.
+    Grads,
+    /// Applied to the parameters at once: `θ += __nn_alpha · ∇θ` (`__nn_alpha = -lr`),
+    /// each layer's after its input gradient was computed with the old weights.
+    Sgd,
+}
+
 /// Back-propagation through layers `start..=0`, given `__nn_d` = dLoss/d(output of
 /// `start`); `start == None` means `__nn_d` is already dLoss/dInput.
-fn chain_body(cx: &Ctx<'_>, start: Option<usize>) -> TokenStream {
+fn chain_body(cx: &Ctx<'_>, start: Option<usize>, sink: Sink) -> TokenStream {
     let p = &cx.p;
     let mut body = Vec::new();
     let Some(start) = start else {
-        return quote! {
-            if let ::core::option::Option::Some(__nn_dx) = __nn_dx {
-                __nn_dx.copy_from(__nn_d);
-            }
+        return match sink {
+            Sink::Grads => quote! {
+                if let ::core::option::Option::Some(__nn_dx) = __nn_dx {
+                    __nn_dx.copy_from(__nn_d);
+                }
+            },
+            Sink::Sgd => quote!(),
         };
     };
+    let zero = quote!(<T as #p::Scalar>::from_f64(0.0));
+    let one = quote!(<T as #p::Scalar>::from_f64(1.0));
     let mut cur = quote!(__nn_d);
     for l in cx.net.layers[..=start].iter().rev() {
         let i = l.index;
@@ -177,13 +192,9 @@ fn chain_body(cx: &Ctx<'_>, start: Option<usize>) -> TokenStream {
         // Where dLoss/d(input of this layer) goes.
         let prev = format_ident!("__nn_d{}", i.wrapping_sub(1));
         let zeros = cx.zeros(l.inputs);
-        let (decl, target) = if i > 0 {
-            (quote!(let mut #prev = #zeros;), quote!(&mut #prev))
-        } else {
-            (quote!(), quote!(__nn_dx))
-        };
-        // The input-gradient computation writing into `dst` (a `&mut SMatrix`).
-        let input_grad = |dst: TokenStream| -> TokenStream {
+        // The input-gradient computation writing into `dst` (a `&mut SMatrix`); a PReLU's
+        // slope gradient goes to `ds` (a `&mut T`).
+        let input_grad = |dst: TokenStream, ds: TokenStream| -> TokenStream {
             match l.kind {
                 Kind::Dense { .. } => {
                     quote!(#p::kernels::dense_input_grad(&self.#f.weight, #cur, #dst);)
@@ -196,42 +207,84 @@ fn chain_body(cx: &Ctx<'_>, start: Option<usize>) -> TokenStream {
                     quote!(#p::activation::softmax_backward(&__nn_tape.#out, #cur, #dst);)
                 }
                 Kind::PRelu => {
-                    quote!(#p::activation::prelu_backward(self.#f.weight[0], #input.as_slice(), #cur.as_slice(), (#dst).as_mut_slice(), &mut __nn_grads.#f.weight[0]);)
+                    quote!(#p::activation::prelu_backward(self.#f.weight[0], #input.as_slice(), #cur.as_slice(), (#dst).as_mut_slice(), #ds);)
                 }
             }
         };
-        // Parameter gradients.
-        match l.kind {
+        let (target, scale, acc) = match sink {
+            Sink::Grads => (quote!(__nn_grads.#f), one.clone(), quote!(__nn_acc)),
+            Sink::Sgd => (quote!(self.#f), quote!(__nn_alpha), quote!(true)),
+        };
+        // The PReLU slope's gradient: straight into the gradients (zeroed first when
+        // they are written), or into a local applied after the input gradient.
+        let slope = match sink {
+            Sink::Grads => quote!(&mut __nn_grads.#f.weight[0]),
+            Sink::Sgd => quote!(&mut __nn_ds),
+        };
+        let (slope_pre, slope_post) = match (l.kind, sink) {
+            (Kind::PRelu, Sink::Grads) => (
+                quote!(if !__nn_acc { __nn_grads.#f.weight[0] = #zero; }),
+                quote!(),
+            ),
+            (Kind::PRelu, Sink::Sgd) => (
+                quote!(let mut __nn_ds = #zero;),
+                quote!(self.#f.weight[0] += __nn_alpha * __nn_ds;),
+            ),
+            _ => (quote!(), quote!()),
+        };
+        // Dense parameters, after the input gradient (which reads the old weights).
+        let dense_params = match l.kind {
             Kind::Dense { bias } => {
-                body.push(quote!(#p::kernels::dense_weight_grad(#cur, &#input, &mut __nn_grads.#f.weight);));
-                if bias {
-                    body.push(quote!(#p::kernels::bias_grad(#cur, &mut __nn_grads.#f.bias);));
+                let b = bias.then(|| {
+                    quote!(#p::kernels::bias_grad_scaled(#cur, &mut #target.bias, #scale, #acc);)
+                });
+                quote! {
+                    #p::kernels::dense_weight_grad_scaled(#cur, &#input, &mut #target.weight, #scale, #acc);
+                    #b
                 }
             }
-            Kind::PRelu if i == 0 => {
-                // The slope's gradient is needed even when the input's is not.
-                let scratch = cx.zeros(l.inputs);
-                let call = input_grad(quote!(&mut __nn_scratch));
-                body.push(quote! {
-                    if __nn_dx.is_none() {
-                        let mut __nn_scratch = #scratch;
-                        #call
-                    }
-                });
-            }
-            _ => {}
-        }
+            _ => quote!(),
+        };
+        body.push(slope_pre);
         if i > 0 {
-            body.push(decl);
-            body.push(input_grad(target));
+            body.push(quote!(let mut #prev = #zeros;));
+            body.push(input_grad(quote!(&mut #prev), slope.clone()));
+            body.push(slope_post);
+            body.push(dense_params);
             cur = quote!(&#prev);
         } else {
-            let call = input_grad(quote!(__nn_dx));
-            body.push(quote! {
-                if let ::core::option::Option::Some(__nn_dx) = __nn_dx {
-                    #call
+            let needs_slope = matches!(l.kind, Kind::PRelu);
+            let scratch = cx.zeros(l.inputs);
+            let with_scratch = input_grad(quote!(&mut __nn_scratch), slope.clone());
+            match sink {
+                Sink::Grads => {
+                    let call = input_grad(quote!(__nn_dx), slope.clone());
+                    // The slope's gradient is needed even when the input's is not.
+                    let otherwise = needs_slope.then(|| {
+                        quote! {
+                            else {
+                                let mut __nn_scratch = #scratch;
+                                #with_scratch
+                            }
+                        }
+                    });
+                    body.push(quote! {
+                        if let ::core::option::Option::Some(__nn_dx) = __nn_dx {
+                            #call
+                        } #otherwise
+                    });
                 }
-            });
+                Sink::Sgd => {
+                    if needs_slope {
+                        body.push(quote! {
+                            let mut __nn_scratch = #scratch;
+                            #with_scratch
+                        });
+                    }
+                }
+            }
+            body.push(slope_post);
+            body.push(dense_params);
         }
     }
     quote!(#(#body)*)
@@ -255,7 +308,8 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
     });
     let forward = forward_body(cx);
     let tape_fwd = tape_body(cx);
-    let chain = chain_body(cx, chain_start);
+    let chain = chain_body(cx, chain_start, Sink::Grads);
+    let sgd_chain = chain_body(cx, chain_start, Sink::Sgd);
     let last_in = tape_input(n - 1);
     let last_out = out_field(n - 1);
     let zeros_out = cx.zeros(net.outputs());
@@ -274,14 +328,15 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             quote! {
                 let mut __nn_dz = #zeros_out;
                 #call
-                self.__nn_chain(__nn_tape, &__nn_dz, __nn_grads, __nn_dx);
+                self.__nn_chain(__nn_tape, &__nn_dz, __nn_grads, __nn_dx, true);
             }
         }
-        None => quote!(self.__nn_chain(__nn_tape, __nn_d_output, __nn_grads, __nn_dx);),
+        None => quote!(self.__nn_chain(__nn_tape, __nn_d_output, __nn_grads, __nn_dx, true);),
     };
 
-    // The loss and the gradient at the chain's start.
-    let loss_and_start = match fused {
+    // The loss and the gradient at the chain's start, then `chain_call` (which reads
+    // `__nn_dz`).
+    let loss_then = |chain_call: TokenStream| match fused {
         Some(kind) => {
             let (method, bw) = match kind {
                 Fused::Softmax => (
@@ -304,7 +359,7 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
                         #p::Loss::<T>::loss(__nn_loss, __nn_out, __nn_y)
                     }
                 };
-                self.__nn_chain(&__nn_tape, &__nn_dz, __nn_grads, __nn_dx);
+                #chain_call
                 __nn_value
             }
         }
@@ -312,10 +367,13 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             let mut __nn_dz = #zeros_out;
             #p::Loss::<T>::gradient(__nn_loss, __nn_out, __nn_y, &mut __nn_dz);
             let __nn_value = #p::Loss::<T>::loss(__nn_loss, __nn_out, __nn_y);
-            self.__nn_chain(&__nn_tape, &__nn_dz, __nn_grads, __nn_dx);
+            #chain_call
             __nn_value
         },
     };
+    let loss_and_start =
+        loss_then(quote!(self.__nn_chain(&__nn_tape, &__nn_dz, __nn_grads, __nn_dx, __nn_acc);));
+    let loss_and_sgd = loss_then(quote!(self.__nn_sgd_chain(&__nn_tape, &__nn_dz, lr);));
     let loss_only = match fused {
         Some(kind) => {
             let method = match kind {
@@ -344,6 +402,7 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
     let m_loss = Ident::new("loss", sp);
     let m_lag = Ident::new("loss_and_gradients", sp);
     let m_lag_into = Ident::new("loss_and_gradients_into", sp);
+    let m_sgd = Ident::new("sgd_step", sp);
     let mat = |rows: &proc_macro2::Literal| quote!(#p::SMatrix<T, #rows, { B }>);
     let (xin, yout) = (mat(inputs), mat(outputs));
     let chain_d = mat(&chain_size);
@@ -400,9 +459,21 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
                 __nn_d: &#chain_d,
                 __nn_grads: &mut #grads<T>,
                 __nn_dx: ::core::option::Option<&mut #xin>,
+                __nn_acc: bool,
             ) {
-                let _ = (&__nn_tape, &__nn_grads);
+                let _ = (&__nn_tape, &__nn_grads, __nn_acc);
                 #chain
+            }
+
+            fn __nn_sgd_chain<const B: usize>(
+                &mut self,
+                __nn_tape: &#tape<T, { B }>,
+                __nn_d: &#chain_d,
+                __nn_lr: T,
+            ) {
+                let __nn_alpha = -__nn_lr;
+                let _ = (&__nn_tape, __nn_d, __nn_alpha);
+                #sgd_chain
             }
 
             /// Forward, loss and backward on a batch: **adds** the loss's gradients to
@@ -411,7 +482,7 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             /// [`BinaryCrossEntropy`](#k::loss::BinaryCrossEntropy), uses the fused,
             /// numerically stable gradient `(p - y) / n`.
             pub fn #m_accumulate<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> T {
-                self.__nn_accumulate(x, y, loss, grads, ::core::option::Option::None)
+                self.__nn_accumulate(x, y, loss, grads, ::core::option::Option::None, true)
             }
 
             /// Like [`accumulate_gradients`](Self::accumulate_gradients), and also returns
@@ -419,11 +490,11 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             /// generator or an adversarial example needs.
             pub fn #m_accumulate_input<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> (T, #xin) {
                 let mut __nn_dx = #p::SMatrix::<T, #inputs, { B }>::zeros();
-                let __nn_value = self.__nn_accumulate(x, y, loss, grads, ::core::option::Option::Some(&mut __nn_dx));
+                let __nn_value = self.__nn_accumulate(x, y, loss, grads, ::core::option::Option::Some(&mut __nn_dx), true);
                 (__nn_value, __nn_dx)
             }
 
-            fn __nn_accumulate<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>, __nn_dx: ::core::option::Option<&mut #xin>) -> T {
+            fn __nn_accumulate<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>, __nn_dx: ::core::option::Option<&mut #xin>, __nn_acc: bool) -> T {
                 let (__nn_loss, __nn_y, __nn_grads) = (loss, y, grads);
                 let __nn_tape = self.forward_tape::<{ B }>(x);
                 let __nn_out = &__nn_tape.#last_out;
@@ -450,11 +521,28 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
                 (__nn_value, __nn_grads)
             }
 
-            /// Zeroes `grads`, writes the gradients of the loss on the batch into them and
+            /// Writes the gradients of the loss on the batch into `grads` (overwriting
+            /// what they held: each gradient is stored once, never zeroed and re-read) and
             /// returns the loss.
             pub fn #m_lag_into<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> T {
-                #p::Parameters::fill_zero(grads);
-                self.accumulate_gradients(x, y, loss, grads)
+                self.__nn_accumulate(x, y, loss, grads, ::core::option::Option::None, false)
+            }
+
+            /// One step of plain stochastic gradient descent on a batch, `θ ← θ - lr·∇θ`,
+            /// fused into the backward pass: each layer's parameters are updated as soon as
+            /// their gradient is known (after the layer's input gradient has been computed
+            /// with the old weights), so no gradient is stored and the parameters are read
+            /// and written once. Returns the loss before the step.
+            ///
+            /// Equal, up to rounding, to [`loss_and_gradients`](Self::loss_and_gradients)
+            /// followed by `Sgd::new(lr)` (no momentum, no weight decay). For momentum, weight
+            /// decay, clipping, other optimizers or checks of the gradients before they are
+            /// applied, use the gradients and an optimizer (or the `Trainer`).
+            pub fn #m_sgd<const B: usize, L: #p::Loss<T>>(&mut self, x: &#xin, y: &#yout, loss: &L, lr: T) -> T {
+                let (__nn_loss, __nn_y) = (loss, y);
+                let __nn_tape = self.forward_tape::<{ B }>(x);
+                let __nn_out = &__nn_tape.#last_out;
+                #loss_and_sgd
             }
         }
 

@@ -1,7 +1,7 @@
 //! The register-tiled matrix product behind every dense-layer kernel, written once over
 //! [`Simd`] and instantiated per instruction set.
 //!
-//! `C (m×n) = A (m×k) · B (k×n)`, where `A(i, p) = a[i + p·lda]` (columns of `A` are
+//! `C (m×n) = α·A (m×k) · B (k×n)` (plus what [`Init`] says), where `A(i, p) = a[i + p·lda]` (columns of `A` are
 //! contiguous, so vectors run along `i`), `B(p, j) = b[p·rsb + j·csb]` (any strides: its
 //! elements are broadcast one at a time) and `C(i, j) = c[i·rsc + j·csc]` with either
 //! `rsc == 1` (column layout: vector stores) or `csc == 1` (transposed layout: the tile goes
@@ -54,6 +54,9 @@ pub(crate) struct Gemm<T> {
     pub csc: usize,
     pub init: Init<T>,
     pub relu: bool,
+    /// `α`: the product is scaled by it before `init` is added (1 leaves it untouched:
+    /// no multiplication is done).
+    pub alpha: T,
 }
 
 /// One `k` step of a tile: `acc[j][v] += A(v-th vector, p) · B(p, j)`.
@@ -165,6 +168,8 @@ unsafe fn tile<S: Simd, const MV: usize, const NR: usize, const MASKED: bool>(
             }
         }
         let acc = spill;
+        let scaled = g.alpha != <S::T as Scalar>::from_f64(1.0);
+        let alpha = S::splat(g.alpha);
 
         if g.rsc == 1 {
             // Column layout: C(i, j) = c[i + j·csc], vector loads and stores.
@@ -173,7 +178,7 @@ unsafe fn tile<S: Simd, const MV: usize, const NR: usize, const MASKED: bool>(
                 for (v, &r) in accj.iter().enumerate() {
                     let last = MASKED && v == MV - 1;
                     let cp = cj.add(v * l);
-                    let mut r = r;
+                    let mut r = if scaled { S::mul(r, alpha) } else { r };
                     match init {
                         Init::Zero => {}
                         Init::Acc => {
@@ -220,6 +225,9 @@ unsafe fn tile<S: Simd, const MV: usize, const NR: usize, const MASKED: bool>(
                         // `i = v·L + e < mr`.
                         let i = v * l + e;
                         let mut r = *base.add(e);
+                        if scaled {
+                            r *= g.alpha;
+                        }
                         let cp = c.add(i * g.rsc + j * g.csc);
                         match init {
                             Init::Zero => {}
@@ -319,6 +327,7 @@ pub(crate) unsafe fn gemm<S: Simd, const MV: usize, const NR: usize>(g: &Gemm<S:
                         Init::Acc
                     },
                     relu: g.relu && last,
+                    alpha: g.alpha,
                 };
                 gemm_cols::<S, MV, NR>(&sub);
             }
@@ -416,6 +425,7 @@ pub(crate) unsafe fn input_grad_packed<S: Simd, const NR: usize>(
                     csc: 1,
                     init: if o0 == 0 { Init::Zero } else { Init::Acc },
                     relu: false,
+                    alpha: <S::T as Scalar>::from_f64(1.0),
                 };
                 gemm::<S, 1, NR>(&g);
                 o0 += kc;
@@ -506,8 +516,9 @@ pub(crate) unsafe fn input_grad_dot<S: Simd>(
     }
 }
 
-/// `dw (o×i) += dy (o×b) · xᵀ` for small batches: one pass over `dw`, each vector of it
-/// loaded once, updated with the `b` samples, stored once.
+/// `dw (o×i) = α·dy (o×b) · xᵀ (+ dw when `acc`)` for small batches: one pass over `dw`,
+/// each vector of it loaded once (or started at zero), updated with the `b` samples,
+/// stored once.
 ///
 /// SAFETY contract: `dy` has `o·b` readable elements, `x` has `i·b`, `dw` has `o·i`
 /// writable ones and overlaps neither. Correct for `b <= 4` only (the caller sends batches
@@ -523,6 +534,8 @@ pub(crate) unsafe fn weight_grad_small<S: Simd>(
     o: usize,
     i: usize,
     b: usize,
+    alpha: S::T,
+    acc: bool,
 ) {
     let l = S::LANES;
     let full = o - o % l;
@@ -539,12 +552,15 @@ pub(crate) unsafe fn weight_grad_small<S: Simd>(
             let col = dw.add(n * o);
             let mut xs = [S::zero(); 4];
             for (j, xv) in xs.iter_mut().enumerate().take(b) {
-                *xv = S::splat(*x.add(n + j * i));
+                *xv = S::splat(*x.add(n + j * i) * alpha);
             }
             let mut r = 0;
             while r + 2 * l <= full {
-                let mut a0 = S::load(col.add(r));
-                let mut a1 = S::load(col.add(r + l));
+                let (mut a0, mut a1) = if acc {
+                    (S::load(col.add(r)), S::load(col.add(r + l)))
+                } else {
+                    (S::zero(), S::zero())
+                };
                 for (j, &xv) in xs.iter().enumerate().take(b) {
                     a0 = S::fma(S::load(dy.add(j * o + r)), xv, a0);
                     a1 = S::fma(S::load(dy.add(j * o + r + l)), xv, a1);
@@ -554,20 +570,24 @@ pub(crate) unsafe fn weight_grad_small<S: Simd>(
                 r += 2 * l;
             }
             while r < full {
-                let mut acc = S::load(col.add(r));
+                let mut a = if acc { S::load(col.add(r)) } else { S::zero() };
                 for (j, &xv) in xs.iter().enumerate().take(b) {
-                    acc = S::fma(S::load(dy.add(j * o + r)), xv, acc);
+                    a = S::fma(S::load(dy.add(j * o + r)), xv, a);
                 }
-                S::store(col.add(r), acc);
+                S::store(col.add(r), a);
                 r += l;
             }
             if full < o {
-                let mut acc = S::load_m(col.add(full), tail);
+                let mut a = if acc {
+                    S::load_m(col.add(full), tail)
+                } else {
+                    S::zero()
+                };
                 for (j, &xv) in xs.iter().enumerate().take(b) {
                     let d = S::load_m(dy.add(j * o + full), tail);
-                    acc = S::fma(d, xv, acc);
+                    a = S::fma(d, xv, a);
                 }
-                S::store_m(col.add(full), tail, acc);
+                S::store_m(col.add(full), tail, a);
             }
         }
     }

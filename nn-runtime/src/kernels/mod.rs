@@ -95,8 +95,9 @@ enum Op<T> {
     Gemm(Gemm<T>),
     /// `dx = wᵀ·dy`: (w, dy, dx, o, i, b).
     InputGrad(*const T, *const T, *mut T, usize, usize, usize),
-    /// `dw += dy·xᵀ` for batches below [`SMALL_BATCH`]: (dy, x, dw, o, i, b).
-    WeightGradSmall(*const T, *const T, *mut T, usize, usize, usize),
+    /// `dw = α·dy·xᵀ (+ dw)` for batches below [`SMALL_BATCH`]: (dy, x, dw, o, i, b, α,
+    /// accumulate).
+    WeightGradSmall(*const T, *const T, *mut T, usize, usize, usize, T, bool),
     /// `y = w·x (+ bias)`, ReLU optional, for one sample: (w, x, bias or null, y, o, i,
     /// relu).
     Gemv(*const T, *const T, *const T, *mut T, usize, usize, bool),
@@ -158,8 +159,8 @@ unsafe fn run_generic<S: Simd, const MV: usize, const NR: usize, const NRT: usiz
     unsafe {
         match *op {
             Op::Gemm(ref g) => gemm::gemm::<S, MV, NR>(g),
-            Op::WeightGradSmall(dy, x, dw, o, i, b) => {
-                gemm::weight_grad_small::<S>(dy, x, dw, o, i, b)
+            Op::WeightGradSmall(dy, x, dw, o, i, b, alpha, acc) => {
+                gemm::weight_grad_small::<S>(dy, x, dw, o, i, b, alpha, acc)
             }
             Op::Gemv(w, x, bias, y, o, i, relu) => gemm::gemv::<S>(w, x, bias, y, o, i, relu),
             Op::InputGrad(w, dy, dx, o, i, b) => {
@@ -303,6 +304,7 @@ fn forward_impl<T: Scalar, const O: usize, const I: usize, const B: usize>(
             None => Init::Zero,
         },
         relu,
+        alpha: <T as Scalar>::from_f64(1.0),
     };
     // SAFETY: A(i, p) = w[i + p·O] with i < O, p < I: inside w's O·I elements;
     // B(p, j) = x[p + j·I], p < I, j < B: inside x; C(i, j) = y[i + j·O]: inside y, which
@@ -320,7 +322,12 @@ fn small_forward<T: Scalar, const O: usize, const I: usize, const B: usize>(
     y: &mut SMatrix<T, O, B>,
     relu: bool,
 ) {
-    w.mul_to(x, y);
+    let u = small_gemv_chains(O);
+    if B == 1 && u > 1 && I >= 2 * u {
+        small_gemv(w, x.as_slice(), y.as_mut_slice(), u);
+    } else {
+        w.mul_to(x, y);
+    }
     if let Some(b) = b {
         for mut col in y.column_iter_mut() {
             col += b;
@@ -332,6 +339,60 @@ fn small_forward<T: Scalar, const O: usize, const I: usize, const B: usize>(
         for v in y.as_mut_slice() {
             *v = if *v > zero { *v } else { zero };
         }
+    }
+}
+
+/// How many independent partial sums [`small_gemv`] keeps for `o` rows: enough chains to
+/// hide the add latency while the sums still fit in eight 128-bit registers; `1` means
+/// nalgebra's product (one sum per row, updated column after column) is used.
+const fn small_gemv_chains(o: usize) -> usize {
+    if o <= 8 {
+        4
+    } else if o <= 16 {
+        2
+    } else {
+        1
+    }
+}
+
+/// `y = w·x` for one sample as `u` interleaved partial sums of `w`'s columns (column `p`
+/// goes to sum `p mod u`), added at the end. nalgebra's product keeps one sum per row, so
+/// a short, wide layer (4 outputs of 50 inputs) is a chain of 50 dependent additions;
+/// this cuts it to `50/u`.
+#[inline(always)]
+fn small_gemv<T: Scalar, const O: usize, const I: usize>(
+    w: &SMatrix<T, O, I>,
+    x: &[T],
+    y: &mut [T],
+    u: usize,
+) {
+    const MAX_U: usize = 8;
+    let zero = <T as Scalar>::from_f64(0.0);
+    let w = w.as_slice();
+    let mut acc = [[zero; O]; MAX_U];
+    let u = u.clamp(1, MAX_U);
+    let full = I - I % u;
+    for p0 in (0..full).step_by(u) {
+        for (k, sum) in acc.iter_mut().enumerate().take(u) {
+            let p = p0 + k;
+            let xp = x[p];
+            for (s, &wv) in sum.iter_mut().zip(&w[p * O..(p + 1) * O]) {
+                *s += wv * xp;
+            }
+        }
+    }
+    for p in full..I {
+        let xp = x[p];
+        for (s, &wv) in acc[0].iter_mut().zip(&w[p * O..(p + 1) * O]) {
+            *s += wv * xp;
+        }
+    }
+    for (r, out) in y.iter_mut().enumerate().take(O) {
+        let mut v = acc[0][r];
+        for sum in acc.iter().take(u).skip(1) {
+            v += sum[r];
+        }
+        *out = v;
     }
 }
 
@@ -365,11 +426,40 @@ pub fn dense_weight_grad<T: Scalar, const O: usize, const I: usize, const B: usi
     x: &SMatrix<T, I, B>,
     dw: &mut SMatrix<T, O, I>,
 ) {
+    dense_weight_grad_scaled(dy, x, dw, <T as Scalar>::from_f64(1.0), true)
+}
+
+/// `dw = alpha * dy * xᵀ`, plus the old `dw` when `accumulate`: the weight gradient of a
+/// dense layer, written (`accumulate == false`: `dw` is never read, so it need not be
+/// zeroed first) or added. With `dw` the layer's own weights and `alpha = -lr` it is a
+/// fused stochastic-gradient-descent step that never stores the gradient.
+///
+/// ```
+/// use nn_runtime::kernels::dense_weight_grad_scaled;
+/// use nn_runtime::SMatrix;
+/// let dy = SMatrix::<f32, 2, 1>::new(1.0, -2.0);
+/// let x = SMatrix::<f32, 3, 1>::new(1.0, 0.5, 0.0);
+/// let mut w = SMatrix::<f32, 2, 3>::repeat(1.0);
+/// dense_weight_grad_scaled(&dy, &x, &mut w, -0.5, true); // w -= 0.5 · dy xᵀ
+/// assert_eq!(w, SMatrix::<f32, 2, 3>::new(0.5, 0.75, 1.0, 2.0, 1.5, 1.0));
+/// ```
+#[inline]
+pub fn dense_weight_grad_scaled<T: Scalar, const O: usize, const I: usize, const B: usize>(
+    dy: &SMatrix<T, O, B>,
+    x: &SMatrix<T, I, B>,
+    dw: &mut SMatrix<T, O, I>,
+    alpha: T,
+    accumulate: bool,
+) {
     if small(O, I, B) {
-        // dw += dy xᵀ, one rank-1 update per sample (static, unrolled).
-        for (dyc, xc) in dy.column_iter().zip(x.column_iter()) {
-            let one = <T as Scalar>::from_f64(1.0);
-            dw.ger(one, &dyc, &xc, one);
+        if B == 0 && !accumulate {
+            dw.fill(<T as Scalar>::from_f64(0.0));
+        }
+        // dw = alpha dy xᵀ (+ dw), one rank-1 update per sample (static, unrolled); with
+        // beta = 0 nalgebra never reads dw.
+        for (j, (dyc, xc)) in dy.column_iter().zip(x.column_iter()).enumerate() {
+            let beta = if j == 0 && !accumulate { 0.0 } else { 1.0 };
+            dw.ger(alpha, &dyc, &xc, <T as Scalar>::from_f64(beta));
         }
         return;
     }
@@ -381,6 +471,8 @@ pub fn dense_weight_grad<T: Scalar, const O: usize, const I: usize, const B: usi
             O,
             I,
             B,
+            alpha,
+            accumulate,
         );
         // SAFETY: dy has O·B elements, x I·B, dw O·I; dw is a unique borrow.
         return unsafe { run(&op) };
@@ -397,8 +489,9 @@ pub fn dense_weight_grad<T: Scalar, const O: usize, const I: usize, const B: usi
         c: dw.as_mut_slice().as_mut_ptr(),
         rsc: 1,
         csc: O,
-        init: Init::Acc,
+        init: if accumulate { Init::Acc } else { Init::Zero },
         relu: false,
+        alpha,
     };
     // SAFETY: A(i, p) = dy[i + p·O], i < O, p < B: inside dy; B(p, n) = x[p·I + n],
     // p < B, n < I: inside x; C(i, n) = dw[i + n·O]: inside dw, a unique borrow.
@@ -411,11 +504,36 @@ pub fn bias_grad<T: Scalar, const O: usize, const B: usize>(
     dy: &SMatrix<T, O, B>,
     db: &mut SVector<T, O>,
 ) {
+    bias_grad_scaled(dy, db, <T as Scalar>::from_f64(1.0), true)
+}
+
+/// `db = alpha * Σ_columns dy`, plus the old `db` when `accumulate`: the bias gradient of
+/// a dense layer, written or added (with `db` the bias and `alpha = -lr`, a fused SGD
+/// step).
+#[inline]
+pub fn bias_grad_scaled<T: Scalar, const O: usize, const B: usize>(
+    dy: &SMatrix<T, O, B>,
+    db: &mut SVector<T, O>,
+    alpha: T,
+    accumulate: bool,
+) {
     let dy = dy.as_slice();
     let db = db.as_mut_slice();
-    for j in 0..B {
-        for (d, &g) in db.iter_mut().zip(&dy[j * O..(j + 1) * O]) {
-            *d += g;
+    if !accumulate {
+        db.fill(<T as Scalar>::from_f64(0.0));
+    }
+    let one = <T as Scalar>::from_f64(1.0);
+    if alpha == one {
+        for j in 0..B {
+            for (d, &g) in db.iter_mut().zip(&dy[j * O..(j + 1) * O]) {
+                *d += g;
+            }
+        }
+    } else {
+        for j in 0..B {
+            for (d, &g) in db.iter_mut().zip(&dy[j * O..(j + 1) * O]) {
+                *d += alpha * g;
+            }
         }
     }
 }

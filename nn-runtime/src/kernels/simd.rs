@@ -41,6 +41,8 @@ pub(crate) trait Simd: Copy {
     unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
     /// `a + b`.
     unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
+    /// `a * b`.
+    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
     /// Lane-wise maximum (used for the ReLU epilogue with `b = 0`).
     unsafe fn max(a: Self::V, b: Self::V) -> Self::V;
     /// The sum of all lanes.
@@ -123,6 +125,14 @@ impl<T: Scalar, const N: usize> Simd for Portable<T, N> {
         let mut r = a;
         for i in 0..N {
             r[i] = a[i] + b[i];
+        }
+        r
+    }
+    #[inline(always)]
+    unsafe fn mul(a: [T; N], b: [T; N]) -> [T; N] {
+        let mut r = a;
+        for i in 0..N {
+            r[i] = a[i] * b[i];
         }
         r
     }
@@ -223,6 +233,11 @@ mod x86 {
         }
         #[inline]
         #[target_feature(enable = "avx512f")]
+        unsafe fn mul(a: __m512, b: __m512) -> __m512 {
+            _mm512_mul_ps(a, b)
+        }
+        #[inline]
+        #[target_feature(enable = "avx512f")]
         unsafe fn max(a: __m512, b: __m512) -> __m512 {
             _mm512_max_ps(a, b)
         }
@@ -282,6 +297,11 @@ mod x86 {
         #[target_feature(enable = "avx512f")]
         unsafe fn add(a: __m512d, b: __m512d) -> __m512d {
             _mm512_add_pd(a, b)
+        }
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        unsafe fn mul(a: __m512d, b: __m512d) -> __m512d {
+            _mm512_mul_pd(a, b)
         }
         #[inline]
         #[target_feature(enable = "avx512f")]
@@ -355,6 +375,11 @@ mod x86 {
         }
         #[inline]
         #[target_feature(enable = "avx2,fma")]
+        unsafe fn mul(a: __m256, b: __m256) -> __m256 {
+            _mm256_mul_ps(a, b)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
         unsafe fn max(a: __m256, b: __m256) -> __m256 {
             _mm256_max_ps(a, b)
         }
@@ -420,6 +445,11 @@ mod x86 {
         #[target_feature(enable = "avx2,fma")]
         unsafe fn add(a: __m256d, b: __m256d) -> __m256d {
             _mm256_add_pd(a, b)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn mul(a: __m256d, b: __m256d) -> __m256d {
+            _mm256_mul_pd(a, b)
         }
         #[inline]
         #[target_feature(enable = "avx2,fma")]

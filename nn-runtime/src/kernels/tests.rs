@@ -108,6 +108,55 @@ fn check<T: Scalar, const O: usize, const I: usize, const B: usize>() {
     let mut db: SVector<T, O> = bias.column(0).into_owned();
     bias_grad(&dy, &mut db);
     close(db.as_slice(), &db_ref, B, &what("bias grad"));
+
+    // Scaled and overwriting forms: dw = α dy xᵀ (+ dw0), db = α Σ dy (+ db0).
+    let alpha = -0.375; // exact in binary, so α·(exact sum) is the reference
+    let dw0f: Vec<f64> = dw0.as_slice().iter().map(|&v| f(v)).collect();
+    let prod: Vec<f64> = dw_ref.iter().zip(&dw0f).map(|(r, z)| r - z).collect();
+    let mut dws = fill::<T, O, I>(5);
+    dense_weight_grad_scaled(&dy, &x, &mut dws, <T as Scalar>::from_f64(alpha), true);
+    let want: Vec<f64> = prod.iter().zip(&dw0f).map(|(p, z)| alpha * p + z).collect();
+    close(
+        dws.as_slice(),
+        &want,
+        B,
+        &what("weight grad scaled, accumulating"),
+    );
+    let mut dwo = fill::<T, O, I>(11); // garbage that must be overwritten
+    if O * I > 0 {
+        dwo[(0, 0)] = <T as Scalar>::from_f64(f64::NAN); // and never read
+    }
+    dense_weight_grad_scaled(&dy, &x, &mut dwo, <T as Scalar>::from_f64(alpha), false);
+    let want: Vec<f64> = prod.iter().map(|p| alpha * p).collect();
+    close(
+        dwo.as_slice(),
+        &want,
+        B,
+        &what("weight grad scaled, overwriting"),
+    );
+    let bsum: Vec<f64> = db_ref.iter().zip(bs).map(|(r, &b0)| r - f(b0)).collect();
+    let mut dbs: SVector<T, O> = bias.column(0).into_owned();
+    bias_grad_scaled(&dy, &mut dbs, <T as Scalar>::from_f64(alpha), true);
+    let want: Vec<f64> = bsum
+        .iter()
+        .zip(bs)
+        .map(|(s, &b0)| alpha * s + f(b0))
+        .collect();
+    close(
+        dbs.as_slice(),
+        &want,
+        B,
+        &what("bias grad scaled, accumulating"),
+    );
+    let mut dbo: SVector<T, O> = SVector::from_element(<T as Scalar>::from_f64(f64::NAN));
+    bias_grad_scaled(&dy, &mut dbo, <T as Scalar>::from_f64(alpha), false);
+    let want: Vec<f64> = bsum.iter().map(|s| alpha * s).collect();
+    close(
+        dbo.as_slice(),
+        &want,
+        B,
+        &what("bias grad scaled, overwriting"),
+    );
 }
 
 macro_rules! sizes {
