@@ -240,10 +240,41 @@ pub fn prelu_backward<T: Scalar>(
     *d_slope += ds;
 }
 
+/// Columns up to this long, for one sample, are computed in a local copy.
+const SOFTMAX_LOCAL: usize = 16;
+
 /// Softmax over each column (each sample), in place, shifted by the column maximum so it
 /// never overflows.
 pub fn softmax_forward<T: Scalar, const R: usize, const C: usize>(x: &mut SMatrix<T, R, C>) {
     if R == 0 {
+        return;
+    }
+    if C == 1 && R <= SOFTMAX_LOCAL {
+        // One short column: work on a copy in registers. (In place, the narrow stores of
+        // one step and the wide loads of the next cannot be forwarded, which measured
+        // slower than the arithmetic.)
+        let col = x.as_mut_slice();
+        let mut v = [c::<T>(0.0); SOFTMAX_LOCAL];
+        let v = &mut v[..R];
+        v.copy_from_slice(col);
+        let mut m = v[0];
+        for &e in v.iter() {
+            if e > m {
+                m = e;
+            }
+        }
+        for e in v.iter_mut() {
+            *e -= m;
+        }
+        crate::kernels::vmath::exp_inplace(v);
+        let mut s = c::<T>(0.0);
+        for &e in v.iter() {
+            s += e;
+        }
+        let inv = c::<T>(1.0) / s;
+        for (o, &e) in col.iter_mut().zip(v.iter()) {
+            *o = e * inv;
+        }
         return;
     }
     for col in x.as_mut_slice().chunks_exact_mut(R) {
