@@ -1,5 +1,7 @@
 //! The FMA peak of one core, measured with independent chains of fused multiply-adds in
-//! registers (shared by the benchmark targets through `#[path]`).
+//! registers, in f32 and in f64 (shared by the benchmark targets through `#[path]`).
+// Each target measures the peak of its own float type and leaves the other unused.
+#![allow(dead_code)]
 
 use std::hint::black_box;
 
@@ -69,6 +71,64 @@ mod x86 {
             out.iter().sum()
         }
     }
+
+    /// `n` rounds of `CHAINS` AVX-512 FMAs on 8 f64 lanes.
+    #[target_feature(enable = "avx512f")]
+    pub fn avx512_f64(n: usize, a: f64, b: f64) -> f64 {
+        let (va, vb) = (_mm512_set1_pd(a), _mm512_set1_pd(b));
+        let mut acc = [_mm512_set1_pd(1.0); CHAINS];
+        for _ in 0..n {
+            for x in acc.iter_mut() {
+                *x = _mm512_fmadd_pd(*x, va, vb);
+            }
+        }
+        let mut s = _mm512_setzero_pd();
+        for x in acc {
+            s = _mm512_add_pd(s, x);
+        }
+        _mm512_reduce_add_pd(s)
+    }
+
+    /// `n` rounds of `CHAINS` AVX2 FMAs on 4 f64 lanes.
+    #[target_feature(enable = "avx2,fma")]
+    pub fn avx2_f64(n: usize, a: f64, b: f64) -> f64 {
+        let (va, vb) = (_mm256_set1_pd(a), _mm256_set1_pd(b));
+        let mut acc = [_mm256_set1_pd(1.0); CHAINS];
+        for _ in 0..n {
+            for x in acc.iter_mut() {
+                *x = _mm256_fmadd_pd(*x, va, vb);
+            }
+        }
+        let mut s = _mm256_setzero_pd();
+        for x in acc {
+            s = _mm256_add_pd(s, x);
+        }
+        let mut out = [0.0f64; 4];
+        // SAFETY: `out` has exactly 4 elements.
+        unsafe { _mm256_storeu_pd(out.as_mut_ptr(), s) };
+        out.iter().sum()
+    }
+
+    /// `n` rounds of `CHAINS` SSE2 multiply-then-add pairs on 2 f64 lanes.
+    pub fn sse2_f64(n: usize, a: f64, b: f64) -> f64 {
+        // SAFETY: SSE2 is part of the x86-64 baseline.
+        unsafe {
+            let (va, vb) = (_mm_set1_pd(a), _mm_set1_pd(b));
+            let mut acc = [_mm_set1_pd(1.0); CHAINS];
+            for _ in 0..n {
+                for x in acc.iter_mut() {
+                    *x = _mm_add_pd(_mm_mul_pd(*x, va), vb);
+                }
+            }
+            let mut s = _mm_setzero_pd();
+            for x in acc {
+                s = _mm_add_pd(s, x);
+            }
+            let mut out = [0.0f64; 2];
+            _mm_storeu_pd(out.as_mut_ptr(), s);
+            out.iter().sum()
+        }
+    }
 }
 
 /// Rounds per call of the peak benchmarks.
@@ -106,6 +166,37 @@ pub fn bench_peak(c: &mut criterion::Criterion, group: &str) {
         g.throughput(criterion::Throughput::Elements(peak_flops(4)));
         g.bench_function("sse2", |bch| {
             bch.iter(|| x86::sse2(ROUNDS, black_box(0.999), black_box(1e-3)))
+        });
+    }
+    g.finish();
+}
+
+/// The f64 peak, registered like [`bench_peak`] as `<group>/<isa>` (the f64 target uses the
+/// groups `f64/peak` and `f64/peak_end`): half the lanes of the f32 peak per instruction.
+pub fn bench_peak_f64(c: &mut criterion::Criterion, group: &str) {
+    let mut g = c.benchmark_group(group);
+    g.warm_up_time(std::time::Duration::from_millis(300));
+    g.measurement_time(std::time::Duration::from_secs(1));
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            g.throughput(criterion::Throughput::Elements(peak_flops(8)));
+            // SAFETY: AVX-512F was detected at run time just above.
+            g.bench_function("avx512f", |bch| {
+                bch.iter(|| unsafe { x86::avx512_f64(ROUNDS, black_box(0.999), black_box(1e-3)) })
+            });
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            g.throughput(criterion::Throughput::Elements(peak_flops(4)));
+            // SAFETY: AVX2 and FMA were detected at run time just above.
+            g.bench_function("avx2", |bch| {
+                bch.iter(|| unsafe { x86::avx2_f64(ROUNDS, black_box(0.999), black_box(1e-3)) })
+            });
+        }
+        g.throughput(criterion::Throughput::Elements(peak_flops(2)));
+        g.bench_function("sse2", |bch| {
+            bch.iter(|| x86::sse2_f64(ROUNDS, black_box(0.999), black_box(1e-3)))
         });
     }
     g.finish();

@@ -2,7 +2,7 @@
 # Runs the criterion benchmarks twice (default build, then RUSTFLAGS=-Ctarget-cpu=native)
 # and regenerates BENCHMARKS.md from criterion's estimates.json files.
 #
-#   scripts/bench.sh            # both builds, both bench targets
+#   scripts/bench.sh            # both builds, all bench targets (kernels, networks, f64)
 #   scripts/bench.sh --report   # only regenerate BENCHMARKS.md from existing results
 #   BENCH_FILTER=net/ scripts/bench.sh   # a criterion filter (regex) for a quicker run
 set -euo pipefail
@@ -13,10 +13,10 @@ out_native="$target/criterion-native"
 filter="${BENCH_FILTER:-}"
 
 if [[ "${1:-}" != "--report" ]]; then
-    CRITERION_HOME="$out_default" cargo bench --bench kernels --bench networks -- --noplot $filter
+    CRITERION_HOME="$out_default" cargo bench --bench kernels --bench networks --bench f64 -- --noplot $filter
     CRITERION_HOME="$out_native" RUSTFLAGS="${RUSTFLAGS:-} -Ctarget-cpu=native" \
         CARGO_TARGET_DIR="$target/native" \
-        cargo bench --bench kernels --bench networks -- --noplot $filter
+        cargo bench --bench kernels --bench networks --bench f64 -- --noplot $filter
 fi
 if [[ "${1:-}" != "--report" ]]; then
     scripts/compile_cost.sh > "$target/compile-cost.md"
