@@ -152,15 +152,6 @@ fn onehot<const C: usize, const B: usize>() -> Box<SMatrix<f64, C, B>> {
     m
 }
 
-/// Plain gradient descent: `w -= lr · g` over every tensor.
-fn sgd<N: Parameters<Scalar = f64>, G: Parameters<Scalar = f64>>(net: &mut N, g: &G, lr: f64) {
-    for t in 0..N::TENSORS {
-        for (w, &d) in net.tensor_mut(t).iter_mut().zip(g.tensor(t)) {
-            *w -= lr * d;
-        }
-    }
-}
-
 /// Defines the inference and training benchmarks of one network shape.
 macro_rules! net_bench {
     ($infer:ident, $train:ident, $label:literal, $Net:ident, $hand:ty, $layers:expr,
@@ -182,14 +173,20 @@ macro_rules! net_bench {
             let layers: &[(usize, usize)] = &$layers;
             let mut g = group(c, &format!("f64/net/{}/train/b{}", $label, B));
             g.throughput(Throughput::Elements(train_flops(layers, B)));
-            let mut net = $Net::<f64>::boxed_seeded(1);
-            let mut grads = $Net::<f64>::boxed_zero_gradients();
             let x = smat::<$I, B>(7, 1.0);
             let y = onehot::<$O, B>();
+            // The fused step, then gradients followed by an optimizer step (as in networks.rs).
+            let mut net = $Net::<f64>::boxed_seeded(1);
             g.bench_function("nn", |b| {
+                b.iter(|| net.sgd_step(black_box(&*x), &*y, &$loss, LR))
+            });
+            let mut net = $Net::<f64>::boxed_seeded(1);
+            let mut grads = $Net::<f64>::boxed_zero_gradients();
+            let mut opt = Sgd::new(LR);
+            g.bench_function("nn_optim", |b| {
                 b.iter(|| {
                     let l = net.loss_and_gradients_into(black_box(&*x), &*y, &$loss, &mut *grads);
-                    sgd(&mut *net, &*grads, LR);
+                    opt.step(&mut *net, &*grads);
                     l
                 })
             });

@@ -14,7 +14,7 @@ import platform
 import subprocess
 import sys
 
-IMPLS = ["nn", "hand", "dyn", "nalgebra_static", "matrixmultiply"]
+IMPLS = ["nn", "nn_optim", "hand", "dyn", "nalgebra_static", "matrixmultiply"]
 
 
 def load(root):
