@@ -7,7 +7,8 @@
 //! `nn` uses), and each is used the way its documentation shows: models and optimizers are
 //! built once outside the timed loop, inputs and targets are tensors made once.
 //!
-//! - `nn`: `network!`, `forward_batch`; training `loss_and_gradients_into` then
+//! - `nn`: `network!`, `forward_batch`; training the fused `sgd_step` (the update is applied
+//!   inside the backward pass), and as `nn_grads` `loss_and_gradients_into` then
 //!   `add_scaled_gradients(&grads, -lr)` into preallocated boxed gradients.
 //! - `dfdx` (0.13, CPU): const-generic module tuples, `forward` / `forward_mut` on a
 //!   traced input, `cross_entropy_with_logits_loss` or `mse_loss`, `Sgd::update`, gradients
@@ -328,10 +329,22 @@ macro_rules! shape_bench {
                 let yv = one_hot(B, $O);
                 {
                     let mut net = $Net::<f32>::boxed_seeded(1);
-                    let mut grads = $Net::<f32>::boxed_zero_gradients();
                     let x = Box::new(SMatrix::<f32, $I, B>::from_column_slice(&xv));
                     let y = Box::new(SMatrix::<f32, $O, B>::from_column_slice(&yv));
                     bench_train(&mut g, "nn", |_read| {
+                        if $softmax {
+                            net.sgd_step(black_box(&*x), &*y, &CrossEntropy, LR)
+                        } else {
+                            net.sgd_step(black_box(&*x), &*y, &Mse, LR)
+                        }
+                    });
+                }
+                {
+                    let mut net = $Net::<f32>::boxed_seeded(1);
+                    let mut grads = $Net::<f32>::boxed_zero_gradients();
+                    let x = Box::new(SMatrix::<f32, $I, B>::from_column_slice(&xv));
+                    let y = Box::new(SMatrix::<f32, $O, B>::from_column_slice(&yv));
+                    bench_train(&mut g, "nn_grads", |_read| {
                         let l = if $softmax {
                             net.loss_and_gradients_into(
                                 black_box(&*x),

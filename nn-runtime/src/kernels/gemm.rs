@@ -527,6 +527,7 @@ pub(crate) unsafe fn input_grad_dot<S: Simd>(
 // intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
 #[cfg_attr(debug_assertions, inline(never))]
 #[cfg_attr(not(debug_assertions), inline(always))]
+#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn weight_grad_small<S: Simd>(
     dy: *const S::T,
     x: *const S::T,

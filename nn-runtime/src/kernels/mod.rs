@@ -346,7 +346,9 @@ fn small_forward<T: Scalar, const O: usize, const I: usize, const B: usize>(
 /// hide the add latency while the sums still fit in eight 128-bit registers; `1` means
 /// nalgebra's product (one sum per row, updated column after column) is used.
 const fn small_gemv_chains(o: usize) -> usize {
-    if o <= 8 {
+    if o <= 4 {
+        8
+    } else if o <= 8 {
         4
     } else if o <= 16 {
         2
