@@ -2,7 +2,9 @@
 //! step at batch 1 and 32, f32, each with `nn` (the `network!` macro; training: the fused
 //! `sgd_step`, and `nn_optim`: gradients then `Sgd`'s step), hand-written loops
 //! over fixed-size arrays (`hand`) and a `Vec<Box<dyn Layer>>` over `DMatrix` (`dyn`);
-//! plus batch-1 dense+tanh layers 4x4..64x64 (RTNeural's shapes). The throughput of every
+//! plus batch-1 dense+tanh layers 4x4..64x64 (RTNeural's shapes). At batch 1, when the
+//! weights exceed 32 KiB (L1), `weights_from_l2` times reading that many bytes and nothing
+//! else: the memory floor of that inference. The throughput of every
 //! benchmark is the flop count of the work it must do (2 per multiply-add; the first
 //! layer's input gradient is not needed in training and not counted).
 
@@ -127,6 +129,15 @@ macro_rules! net_bench {
                 let mut d = dyn_net(layers, $act, $softmax);
                 let xd = DMatrix::from_column_slice($I, B, x.as_slice());
                 g.bench_function("dyn", |b| b.iter(|| d.forward(black_box(&xd))));
+                let weights: usize = layers.iter().map(|&(o, i)| o * i).sum();
+                if B == 1 && weights * 4 > 32 * 1024 {
+                    // The weights do not fit in L1: every inference streams them from L2.
+                    // The time to only read that many bytes is the floor.
+                    let w = vec![0.5f32; weights];
+                    g.bench_function("weights_from_l2", |b| {
+                        b.iter(|| peak::stream_sum(black_box(&w)))
+                    });
+                }
                 g.finish();
             }
 

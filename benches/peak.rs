@@ -201,3 +201,48 @@ pub fn bench_peak_f64(c: &mut criterion::Criterion, group: &str) {
     }
     g.finish();
 }
+
+/// The sum of `buf`, read with the widest vector loads the core has (AVX-512 if detected),
+/// eight independent sums: a read of `buf` limited only by where it comes from. Used as the
+/// memory floor of a batch-1 layer whose weights do not fit in L1.
+pub fn stream_sum(buf: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: AVX-512F was detected at run time just above.
+            return unsafe { x86_stream::avx512(buf) };
+        }
+    }
+    let mut acc = [0.0f32; 32];
+    let mut chunks = buf.chunks_exact(32);
+    for c in &mut chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += v;
+        }
+    }
+    acc.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86_stream {
+    use core::arch::x86_64::*;
+
+    /// Eight 16-lane sums over `buf`, then the tail.
+    #[target_feature(enable = "avx512f")]
+    pub fn avx512(buf: &[f32]) -> f32 {
+        let mut acc = [_mm512_setzero_ps(); 8];
+        let mut blocks = buf.chunks_exact(128);
+        for b in &mut blocks {
+            for (k, a) in acc.iter_mut().enumerate() {
+                // SAFETY: `b` has 128 elements, so elements `16k .. 16k+16` (k < 8) are in
+                // bounds; unaligned loads are allowed.
+                *a = _mm512_add_ps(*a, unsafe { _mm512_loadu_ps(b.as_ptr().add(16 * k)) });
+            }
+        }
+        let mut s = _mm512_setzero_ps();
+        for a in acc {
+            s = _mm512_add_ps(s, a);
+        }
+        _mm512_reduce_add_ps(s) + blocks.remainder().iter().sum::<f32>()
+    }
+}

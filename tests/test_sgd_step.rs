@@ -125,3 +125,29 @@ fn fused_step_in_f32_learns() {
     let last = net.loss(&x, &y, &Mse);
     assert!(last < first * 1e-3, "loss {first} -> {last}");
 }
+
+#[test]
+fn trait_methods_forward_to_the_generated_ones() {
+    // Generic code through `nn::Network` gets the overwriting gradients and the fused step.
+    fn via_trait<N: nn::Network<9, 5, Scalar = f64>>(
+        net: &mut N,
+        grads: &mut N::Gradients,
+        x: &SMatrix<f64, 9, 4>,
+        y: &SMatrix<f64, 5, 4>,
+    ) -> (f64, f64) {
+        let a = net.loss_and_gradients_into(x, y, &CrossEntropy, grads);
+        let b = net.sgd_step(x, y, &CrossEntropy, 0.1);
+        (a, b)
+    }
+    let (x, y) = (data::<9, 4>(3), targets::<5, 4>(true));
+    let mut a = Cls::<f64>::seeded(2);
+    let mut b = a.clone();
+    let mut ga = Cls::<f64>::boxed_zero_gradients();
+    ga.fill(f64::NAN);
+    let (la, sa) = via_trait(&mut a, &mut ga, &x, &y);
+    let (lb, gb) = b.loss_and_gradients(&x, &y, &CrossEntropy);
+    let sb = b.sgd_step(&x, &y, &CrossEntropy, 0.1);
+    assert_eq!((la, sa), (lb, sb));
+    assert!(max_rel(&*ga, &gb) == 0.0);
+    assert!(max_rel(&a, &b) == 0.0);
+}

@@ -89,8 +89,10 @@ pub trait Network<const IN: usize, const OUT: usize>: Trainable {
         loss: &L,
     ) -> Self::Scalar;
 
-    /// Zeroes `grads`, then writes the gradients of the loss on the batch into them;
-    /// returns the loss. For networks too large for the stack, with boxed gradients.
+    /// Writes the gradients of the loss on the batch into `grads`, replacing what they
+    /// held; returns the loss. For networks too large for the stack, with boxed gradients.
+    /// (This default zeroes `grads` and adds; generated networks write each gradient
+    /// once.)
     fn loss_and_gradients_into<const B: usize, L: Loss<Self::Scalar>>(
         &self,
         x: &SMatrix<Self::Scalar, IN, B>,
@@ -101,4 +103,15 @@ pub trait Network<const IN: usize, const OUT: usize>: Trainable {
         grads.fill_zero();
         self.accumulate_gradients(x, y, loss, grads)
     }
+
+    /// One step of plain stochastic gradient descent on a batch, `θ ← θ - lr·∇θ`, fused
+    /// into the backward pass (no gradient is stored); returns the loss before the step.
+    /// See the generated method of the same name.
+    fn sgd_step<const B: usize, L: Loss<Self::Scalar>>(
+        &mut self,
+        x: &SMatrix<Self::Scalar, IN, B>,
+        y: &SMatrix<Self::Scalar, OUT, B>,
+        loss: &L,
+        lr: Self::Scalar,
+    ) -> Self::Scalar;
 }

@@ -571,6 +571,12 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             fn loss<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L) -> T {
                 #name::<T>::loss::<{ B }, L>(self, x, y, loss)
             }
+            fn loss_and_gradients_into<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> T {
+                #name::<T>::loss_and_gradients_into::<{ B }, L>(self, x, y, loss, grads)
+            }
+            fn sgd_step<const B: usize, L: #p::Loss<T>>(&mut self, x: &#xin, y: &#yout, loss: &L, lr: T) -> T {
+                #name::<T>::sgd_step::<{ B }, L>(self, x, y, loss, lr)
+            }
         }
     }
 }
