@@ -539,6 +539,24 @@ pub(crate) unsafe fn weight_grad_small<S: Simd>(
     acc: bool,
 ) {
     let l = S::LANES;
+    // Short columns (up to 4 vectors): `α·dy` stays in registers and each column of `dw`
+    // is a few loads, FMAs and stores, with no per-column loop control (measured 2x
+    // faster on the 16x784 first layer of 784-16-16-10).
+    // SAFETY (all arms): the contract of this function, with `b <= 3` (debug-asserted
+    // below) and `o <= 4·LANES`, the conditions of `weight_grad_regs`.
+    macro_rules! regs {
+        ($($nv:literal),*) => {
+            match (o.div_ceil(l), b) {
+                $(
+                    ($nv, 1) => return unsafe { weight_grad_regs::<S, $nv, 1>(dy, x, dw, o, i, alpha, acc) },
+                    ($nv, 2) => return unsafe { weight_grad_regs::<S, $nv, 2>(dy, x, dw, o, i, alpha, acc) },
+                    ($nv, 3) => return unsafe { weight_grad_regs::<S, $nv, 3>(dy, x, dw, o, i, alpha, acc) },
+                )*
+                _ => {}
+            }
+        };
+    }
+    regs!(1, 2, 3, 4);
     let full = o - o % l;
     // SAFETY: vectors at offsets `r + l <= full <= o` inside a column of `o` elements, and
     // the masked tail of `o - full` lanes; columns `n < i` of `dw`, `j < b` of `dy`;
@@ -589,6 +607,74 @@ pub(crate) unsafe fn weight_grad_small<S: Simd>(
                     a = S::fma(d, xv, a);
                 }
                 S::store_m(col.add(full), tail, a);
+            }
+        }
+    }
+}
+
+/// [`weight_grad_small`] for columns of `NV` vectors (`(NV-1)·LANES < o <= NV·LANES`, the
+/// last one masked when `o` is not a multiple of `LANES`) and `NB` samples: `α·dy` is
+/// loaded once into `NV·NB` registers, then each column `n` of `dw` is
+/// `Σ_j α·dy_j · x[n + j·i] (+ dw)`.
+///
+/// SAFETY contract: as [`weight_grad_small`], with `b == NB` and `o` as above.
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[allow(clippy::too_many_arguments)]
+unsafe fn weight_grad_regs<S: Simd, const NV: usize, const NB: usize>(
+    dy: *const S::T,
+    x: *const S::T,
+    dw: *mut S::T,
+    o: usize,
+    i: usize,
+    alpha: S::T,
+    acc: bool,
+) {
+    let l = S::LANES;
+    debug_assert!(o > (NV - 1) * l && o <= NV * l);
+    let masked = !o.is_multiple_of(l);
+    // SAFETY: vector `v < NV` of a column covers rows `v·l .. v·l + l`; for `v < NV - 1`
+    // that is below `(NV-1)·l < o`, and the last one is masked to `o - (NV-1)·l` lanes when
+    // `o` is not a multiple of `l` (else it ends at `NV·l == o`). So every access stays in
+    // column `j < NB` of `dy` (`o` elements) or column `n < i` of `dw`; `x[n + j·i]` has
+    // `n < i`, `j < NB == b`.
+    unsafe {
+        let tail = S::mask(o - (NV - 1) * l);
+        let a = S::splat(alpha);
+        let mut d = [[S::zero(); NV]; NB];
+        for (j, dj) in d.iter_mut().enumerate() {
+            for (v, dv) in dj.iter_mut().enumerate() {
+                let p = dy.add(j * o + v * l);
+                let raw = if masked && v == NV - 1 {
+                    S::load_m(p, tail)
+                } else {
+                    S::load(p)
+                };
+                *dv = S::mul(raw, a);
+            }
+        }
+        for n in 0..i {
+            let col = dw.add(n * o);
+            let mut xs = [S::zero(); NB];
+            for (j, xv) in xs.iter_mut().enumerate() {
+                *xv = S::splat(*x.add(n + j * i));
+            }
+            for v in 0..NV {
+                let p = col.add(v * l);
+                let last = masked && v == NV - 1;
+                let mut c = match (acc, last) {
+                    (false, _) => S::zero(),
+                    (true, false) => S::load(p),
+                    (true, true) => S::load_m(p, tail),
+                };
+                for (dj, &xj) in d.iter().zip(&xs) {
+                    c = S::fma(dj[v], xj, c);
+                }
+                if last {
+                    S::store_m(p, tail, c);
+                } else {
+                    S::store(p, c);
+                }
             }
         }
     }
