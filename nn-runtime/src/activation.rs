@@ -245,6 +245,7 @@ const SOFTMAX_LOCAL: usize = 16;
 
 /// Softmax over each column (each sample), in place, shifted by the column maximum so it
 /// never overflows.
+#[inline]
 pub fn softmax_forward<T: Scalar, const R: usize, const C: usize>(x: &mut SMatrix<T, R, C>) {
     if R == 0 {
         return;
@@ -257,20 +258,13 @@ pub fn softmax_forward<T: Scalar, const R: usize, const C: usize>(x: &mut SMatri
         let mut v = [c::<T>(0.0); SOFTMAX_LOCAL];
         let v = &mut v[..R];
         v.copy_from_slice(col);
-        let mut m = v[0];
-        for &e in v.iter() {
-            if e > m {
-                m = e;
-            }
-        }
+        // Maximum and sum as trees: log2(R) dependent steps instead of R.
+        let m = tree_reduce::<T, R>(v, |a, b| if b > a { b } else { a });
         for e in v.iter_mut() {
             *e -= m;
         }
-        crate::kernels::vmath::exp_inplace(v);
-        let mut s = c::<T>(0.0);
-        for &e in v.iter() {
-            s += e;
-        }
+        crate::kernels::vmath::exp_short(v);
+        let s = tree_reduce::<T, R>(v, |a, b| a + b);
         let inv = c::<T>(1.0) / s;
         for (o, &e) in col.iter_mut().zip(v.iter()) {
             *o = e * inv;
@@ -300,6 +294,24 @@ pub fn softmax_forward<T: Scalar, const R: usize, const C: usize>(x: &mut SMatri
             *v *= inv;
         }
     }
+}
+
+/// Reduces the first `N` (> 0) elements of `v` pairwise, `f(v[k], v[k + half])`, down to
+/// one: for a constant `N` the compiler unrolls it into `log2(N)` dependent steps.
+#[inline(always)]
+fn tree_reduce<T: Scalar, const N: usize>(v: &[T], f: impl Fn(T, T) -> T) -> T {
+    let mut a = [c::<T>(0.0); SOFTMAX_LOCAL];
+    a[..N].copy_from_slice(&v[..N]);
+    let mut n = N;
+    while n > 1 {
+        let h = n / 2;
+        // Pairs (k, n-h+k) for k < h; an odd middle element stays for the next round.
+        for k in 0..h {
+            a[k] = f(a[k], a[n - h + k]);
+        }
+        n -= h;
+    }
+    a[0]
 }
 
 /// Softmax backward given the output `p`: `dz = p ⊙ (dp - Σ p ⊙ dp)` per column.

@@ -4,9 +4,10 @@
 //! Matrices are nalgebra's column-major `SMatrix`; a batch has one column per sample.
 //!
 //! # How the work is done
-//! * Small products (fewer than [`SIMD_MIN_FLOPS`] multiply-adds) run as nalgebra's static
-//!   products over the const dimensions, which the compiler unrolls and vectorises for the
-//!   build target.
+//! * Small products (fewer than [`SIMD_MIN_FLOPS`] multiply-adds) run as static code over
+//!   the const dimensions, which the compiler unrolls and vectorises for the build target:
+//!   nalgebra's static product for batches, and for one sample a matrix-vector loop with
+//!   up to 8 interleaved partial sums and the bias and ReLU fused into its last pass.
 //! * Larger ones run a register-tiled micro-kernel (`gemm.rs`) written over a small vector
 //!   abstraction (`simd.rs`), chosen at run time: AVX-512F, else AVX2+FMA on x86-64, else
 //!   a portable version the compiler vectorises for the baseline target (SSE2, NEON).
@@ -262,7 +263,10 @@ pub fn dense_forward_act<
     act.forward_inplace(y.as_mut_slice());
 }
 
-#[inline]
+// Always inlined, so small products become static code at the call site (a call per
+// layer measured as a large part of a small network's batch-1 time); the larger ones are
+// a call (inlining those measured slower).
+#[inline(always)]
 fn forward_impl<T: Scalar, const O: usize, const I: usize, const B: usize>(
     w: &SMatrix<T, O, I>,
     b: Option<&SVector<T, O>>,
@@ -271,8 +275,20 @@ fn forward_impl<T: Scalar, const O: usize, const I: usize, const B: usize>(
     relu: bool,
 ) {
     if small(O, I, B) {
-        return small_forward(w, b, x, y, relu);
+        small_forward(w, b, x, y, relu)
+    } else {
+        forward_large(w, b, x, y, relu)
     }
+}
+
+#[inline]
+fn forward_large<T: Scalar, const O: usize, const I: usize, const B: usize>(
+    w: &SMatrix<T, O, I>,
+    b: Option<&SVector<T, O>>,
+    x: &SMatrix<T, I, B>,
+    y: &mut SMatrix<T, O, B>,
+    relu: bool,
+) {
     if B == 1 {
         let op = Op::Gemv(
             w.as_slice().as_ptr(),
@@ -312,8 +328,9 @@ fn forward_impl<T: Scalar, const O: usize, const I: usize, const B: usize>(
     unsafe { run(&Op::Gemm(g)) }
 }
 
-/// Small products: nalgebra's static product, which the compiler unrolls completely
-/// (measured 4-7x faster than plain loops at 4x4 and 16x16), then bias and ReLU.
+/// Small products: for one sample [`small_gemv`]; for batches nalgebra's static product,
+/// which the compiler unrolls completely (measured 4-7x faster than plain loops at 4x4 and
+/// 16x16), then bias and ReLU.
 #[inline(always)]
 fn small_forward<T: Scalar, const O: usize, const I: usize, const B: usize>(
     w: &SMatrix<T, O, I>,
@@ -322,12 +339,18 @@ fn small_forward<T: Scalar, const O: usize, const I: usize, const B: usize>(
     y: &mut SMatrix<T, O, B>,
     relu: bool,
 ) {
-    let u = small_gemv_chains(O);
-    if B == 1 && u > 1 && I >= 2 * u {
-        small_gemv(w, x.as_slice(), y.as_mut_slice(), u);
-    } else {
-        w.mul_to(x, y);
+    if B == 1 {
+        let (x, y) = (x.as_slice(), y.as_mut_slice());
+        let b = b.map(|b| b.as_slice());
+        // The number of partial sums as a constant of each instance (see `small_gemv`).
+        return match small_gemv_chains(O, I) {
+            8 => small_gemv::<T, O, I, 8>(w, x, b, y, relu),
+            4 => small_gemv::<T, O, I, 4>(w, x, b, y, relu),
+            2 => small_gemv::<T, O, I, 2>(w, x, b, y, relu),
+            _ => small_gemv::<T, O, I, 1>(w, x, b, y, relu),
+        };
     }
+    w.mul_to(x, y);
     if let Some(b) = b {
         for mut col in y.column_iter_mut() {
             col += b;
@@ -342,11 +365,11 @@ fn small_forward<T: Scalar, const O: usize, const I: usize, const B: usize>(
     }
 }
 
-/// How many independent partial sums [`small_gemv`] keeps for `o` rows: enough chains to
-/// hide the add latency while the sums still fit in eight 128-bit registers; `1` means
-/// nalgebra's product (one sum per row, updated column after column) is used.
-const fn small_gemv_chains(o: usize) -> usize {
-    if o <= 4 {
+/// How many independent partial sums [`small_gemv`] keeps for `o` rows of `i` columns:
+/// enough chains to hide the add latency while the sums still fit in eight 128-bit
+/// registers, and at most half the columns. Always a power of two.
+const fn small_gemv_chains(o: usize, i: usize) -> usize {
+    let u = if o <= 4 {
         8
     } else if o <= 8 {
         4
@@ -354,28 +377,37 @@ const fn small_gemv_chains(o: usize) -> usize {
         2
     } else {
         1
+    };
+    if i >= 2 * u {
+        u
+    } else {
+        1
     }
 }
 
-/// `y = w·x` for one sample as `u` interleaved partial sums of `w`'s columns (column `p`
-/// goes to sum `p mod u`), added at the end. nalgebra's product keeps one sum per row, so
-/// a short, wide layer (4 outputs of 50 inputs) is a chain of 50 dependent additions;
-/// this cuts it to `50/u`.
+/// `y = w·x (+ b)`, ReLU optional, for one sample, in one pass over `y`: `U` interleaved
+/// partial sums of `w`'s columns (column `p` goes to sum `p mod U`), added at the end with
+/// the bias and the ReLU. nalgebra's product keeps one sum per row, so a short, wide layer
+/// (4 outputs of 50 inputs) is a chain of 50 dependent additions; this cuts it to `50/U`,
+/// and writes `y` once instead of once per step.
 #[inline(always)]
-fn small_gemv<T: Scalar, const O: usize, const I: usize>(
+fn small_gemv<T: Scalar, const O: usize, const I: usize, const U: usize>(
     w: &SMatrix<T, O, I>,
     x: &[T],
+    b: Option<&[T]>,
     y: &mut [T],
-    u: usize,
+    relu: bool,
 ) {
-    const MAX_U: usize = 8;
     let zero = <T as Scalar>::from_f64(0.0);
     let w = w.as_slice();
-    let mut acc = [[zero; O]; MAX_U];
-    let u = u.clamp(1, MAX_U);
-    let full = I - I % u;
-    for p0 in (0..full).step_by(u) {
-        for (k, sum) in acc.iter_mut().enumerate().take(u) {
+    let mut acc = [[zero; O]; U];
+    // The bias starts the first sum, off the critical path at the end.
+    if let Some(b) = b {
+        acc[0].copy_from_slice(&b[..O]);
+    }
+    let full = I - I % U;
+    for p0 in (0..full).step_by(U) {
+        for (k, sum) in acc.iter_mut().enumerate() {
             let p = p0 + k;
             let xp = x[p];
             for (s, &wv) in sum.iter_mut().zip(&w[p * O..(p + 1) * O]) {
@@ -389,12 +421,21 @@ fn small_gemv<T: Scalar, const O: usize, const I: usize>(
             *s += wv * xp;
         }
     }
-    for (r, out) in y.iter_mut().enumerate().take(O) {
-        let mut v = acc[0][r];
-        for sum in acc.iter().take(u).skip(1) {
-            v += sum[r];
+    // Add the partial sums as a tree (U is a power of two): log2(U) dependent additions.
+    let mut n = U;
+    while n > 1 {
+        n /= 2;
+        let (low, high) = acc.split_at_mut(n);
+        for (s, t) in low.iter_mut().zip(&high[..n]) {
+            for (a, &b) in s.iter_mut().zip(t) {
+                *a += b;
+            }
         }
-        *out = v;
+    }
+    for (out, &v) in y.iter_mut().zip(&acc[0]) {
+        // Same form as `activation::Relu` (NaN becomes 0).
+        let positive = v > zero;
+        *out = if relu && !positive { zero } else { v };
     }
 }
 

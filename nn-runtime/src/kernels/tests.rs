@@ -176,6 +176,10 @@ macro_rules! sizes {
 }
 
 sizes!(tiny: (1, 1, 1), (3, 7, 1), (7, 3, 3), (17, 1, 7), (1, 17, 17), (3, 3, 33));
+// The small one-sample product with 8, 4, 2 and 1 partial sums, with and without a
+// remainder of columns: (4, 50) is the 2-50-4 output layer.
+sizes!(small_gemv: (4, 50, 1), (1, 17, 1), (3, 16, 1), (5, 9, 1), (8, 8, 1), (7, 23, 1),
+    (16, 31, 1), (9, 4, 1), (17, 29, 1), (2, 15, 1), (4, 4, 1), (16, 16, 1));
 sizes!(batch_one: (17, 33, 1), (33, 17, 1), (127, 7, 1), (7, 127, 1), (64, 64, 1), (1025, 3, 1),
     (3, 1025, 1), (33, 127, 1));
 // The matrix-vector path: every row-panel shape (8, 4, 2, 1 vectors and a masked tail) on

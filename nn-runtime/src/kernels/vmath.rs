@@ -242,11 +242,13 @@ mod x86 {
     }
 }
 
+/// `f` over `x` with the best instruction set present (slices of fewer than 4 elements
+/// stay on the baseline target).
 #[inline]
-fn run<T: VMath>(f: Fun, x: &mut [T], dispatch: bool) {
+fn run<T: VMath>(f: Fun, x: &mut [T]) {
     #[cfg(target_arch = "x86_64")]
     {
-        if dispatch && x.len() >= 4 {
+        if x.len() >= 4 {
             if std::arch::is_x86_feature_detected!("avx512f") {
                 // SAFETY: AVX-512F is present (checked just above).
                 return unsafe { x86::v4(f, x) };
@@ -262,27 +264,38 @@ fn run<T: VMath>(f: Fun, x: &mut [T], dispatch: bool) {
     apply(f, x)
 }
 
-/// Applies `f` in place to a slice of `f32` or `f64`.
-#[inline]
-pub(crate) fn map_inplace<T: Scalar>(f: Fun, x: &mut [T]) {
-    map_inplace_on(f, x, true)
-}
-
-/// [`map_inplace`]; `dispatch == false` runs the baseline-target code inline, without the
-/// run-time instruction-set choice (cheaper for a handful of elements).
-#[inline]
+/// Applies `f` in place to a slice of `f32` or `f64`: with `dispatch`, the best
+/// instruction set present; without, the baseline target's code inline, without the
+/// run-time choice (cheaper for a handful of elements). Always inlined, so a constant
+/// `dispatch` leaves only one of the two paths at the call site.
+#[inline(always)]
 fn map_inplace_on<T: Scalar>(f: Fun, x: &mut [T], dispatch: bool) {
     if TypeId::of::<T>() == TypeId::of::<f32>() {
         // SAFETY: `T` is `f32` (same `TypeId`), so the cast is an identity.
         let x = unsafe { &mut *(x as *mut [T] as *mut [f32]) };
-        run(f, x, dispatch)
+        if dispatch {
+            run(f, x)
+        } else {
+            apply(f, x)
+        }
     } else if TypeId::of::<T>() == TypeId::of::<f64>() {
         // SAFETY: `T` is `f64` (same `TypeId`).
         let x = unsafe { &mut *(x as *mut [T] as *mut [f64]) };
-        run(f, x, dispatch)
+        if dispatch {
+            run(f, x)
+        } else {
+            apply(f, x)
+        }
     } else {
         unreachable!("Scalar is sealed: f32 and f64 only")
     }
+}
+
+/// `e^x` in place on a short slice (fewer than [`SHORT_EXP`] elements, say), in the
+/// baseline target's code, always inlined: the short softmax's exponentials.
+#[inline(always)]
+pub(crate) fn exp_short<T: Scalar>(x: &mut [T]) {
+    map_inplace_on(Fun::Exp, x, false)
 }
 
 /// `e^x` in place.
@@ -294,7 +307,8 @@ pub fn exp_inplace<T: Scalar>(x: &mut [T]) {
     map_inplace_on(Fun::Exp, x, x.len() >= SHORT_EXP)
 }
 
-/// Below this length [`exp_inplace`] does not choose an instruction set at run time.
+/// Below this length [`exp_inplace`], [`tanh_inplace`] and [`sigmoid_inplace`] do not
+/// choose an instruction set at run time.
 pub const SHORT_EXP: usize = 8;
 /// `tanh x` in place.
 ///
@@ -305,12 +319,12 @@ pub const SHORT_EXP: usize = 8;
 /// ```
 #[inline]
 pub fn tanh_inplace<T: Scalar>(x: &mut [T]) {
-    map_inplace(Fun::Tanh, x)
+    map_inplace_on(Fun::Tanh, x, x.len() >= SHORT_EXP)
 }
 /// `1 / (1 + e^-x)` in place.
 #[inline]
 pub fn sigmoid_inplace<T: Scalar>(x: &mut [T]) {
-    map_inplace(Fun::Sigmoid, x)
+    map_inplace_on(Fun::Sigmoid, x, x.len() >= SHORT_EXP)
 }
 
 #[cfg(test)]
