@@ -255,15 +255,18 @@ pub fn softmax_forward<T: Scalar, const R: usize, const C: usize>(x: &mut SMatri
         // one step and the wide loads of the next cannot be forwarded, which measured
         // slower than the arithmetic.)
         let col = x.as_mut_slice();
-        let mut v = [c::<T>(0.0); SOFTMAX_LOCAL];
-        let v = &mut v[..R];
-        v.copy_from_slice(col);
+        let mut buf = [c::<T>(0.0); SOFTMAX_LOCAL];
+        // The exponentials run over a whole number of 4-lane blocks (10 classes: 12), so
+        // no element takes the slower one-at-a-time tail; the padding is never read.
+        let padded = R.next_multiple_of(4).min(SOFTMAX_LOCAL);
+        buf[..R].copy_from_slice(col);
         // Maximum and sum as trees: log2(R) dependent steps instead of R.
-        let m = tree_reduce::<T, R>(v, |a, b| if b > a { b } else { a });
-        for e in v.iter_mut() {
+        let m = tree_reduce::<T, R>(&buf, |a, b| if b > a { b } else { a });
+        for e in buf[..padded].iter_mut() {
             *e -= m;
         }
-        crate::kernels::vmath::exp_short(v);
+        crate::kernels::vmath::exp_short(&mut buf[..padded]);
+        let v = &buf[..R];
         let s = tree_reduce::<T, R>(v, |a, b| a + b);
         let inv = c::<T>(1.0) / s;
         for (o, &e) in col.iter_mut().zip(v.iter()) {
