@@ -41,6 +41,16 @@ fn big_network_on_a_2mib_stack() {
             assert!((p.column(c).sum() - 1.0).abs() < 1e-5);
         }
         let mut grads = Big::<f32>::boxed_zero_gradients();
+        // Every weight matrix, of the network and of its gradients, starts on a cache line.
+        for w in [
+            net.layer0.weight.as_ptr(),
+            net.layer2.weight.as_ptr(),
+            net.layer4.weight.as_ptr(),
+            grads.layer0.weight.as_ptr(),
+            grads.layer4.weight.as_ptr(),
+        ] {
+            assert_eq!(w as usize % 64, 0);
+        }
         let loss = net.loss_and_gradients_into(&x, &y, &CrossEntropy, &mut grads);
         assert!(loss.is_finite() && loss > 0.0);
         assert!(grads.norm() > 0.0);

@@ -85,7 +85,9 @@ pub mod __private {
     pub use crate::layers;
     pub use crate::loss::Loss;
     pub use crate::network::{Network, Trainable};
-    pub use crate::params::{Parameters, TensorInfo, TensorKind, ZeroableParameters};
+    pub use crate::params::{
+        Parameters, TensorInfo, TensorKind, ZeroableField, ZeroableParameters,
+    };
     pub use crate::scalar::Scalar;
     pub use ::core;
     pub use ::nalgebra::{SMatrix, SVector};

@@ -170,9 +170,9 @@ pub trait Parameters {
 ///
 /// # Safety
 /// Implementors must consist only of `Self::Scalar` values (for instance fields that are
-/// nalgebra `SMatrix<T, R, C>` with `T: Scalar`, which are plain arrays of `T`) and
-/// zero-sized marker fields. `network!` implements it for what it generates and proves the
-/// size at compile time.
+/// nalgebra `SMatrix<T, R, C>` with `T: Scalar`, which are plain arrays of `T`), zero-sized
+/// marker fields and padding. `network!` implements it for what it generates and proves
+/// at compile time that every field is a [`ZeroableField`].
 pub unsafe trait ZeroableParameters: Parameters + Sized {
     /// A value with every scalar zero, allocated on the heap without a stack temporary.
     fn boxed_zeroed() -> Box<Self> {
@@ -183,6 +183,32 @@ pub unsafe trait ZeroableParameters: Parameters + Sized {
         unsafe { b.assume_init() }
     }
 }
+
+/// A field type of a generated network for which the all-zero bit pattern is a valid value
+/// (every scalar +0.0; padding bytes may hold anything). `network!` checks that each field
+/// of what it generates implements it, which proves its [`ZeroableParameters`] impl sound.
+///
+/// # Safety
+/// Implementors must consist only of `f32`/`f64` values (through a `T: Scalar`), zero-sized
+/// fields and padding.
+pub unsafe trait ZeroableField {}
+
+// SAFETY: `Dense` is `repr(C)` over an `SMatrix<T, OUT, IN>` and an `SVector<T, OUT>`
+// (nalgebra `ArrayStorage`: plain arrays of `T`) plus padding up to its 64-byte alignment;
+// `T: Scalar` is f32 or f64.
+unsafe impl<T: Scalar, const OUT: usize, const IN: usize> ZeroableField
+    for crate::layers::Dense<T, OUT, IN>
+{
+}
+// SAFETY: as `Dense`, with only the weight matrix.
+unsafe impl<T: Scalar, const OUT: usize, const IN: usize> ZeroableField
+    for crate::layers::DenseNoBias<T, OUT, IN>
+{
+}
+// SAFETY: `PRelu` holds one `SVector<T, 1>`, a plain array of one `T`.
+unsafe impl<T: Scalar> ZeroableField for crate::layers::PRelu<T> {}
+// SAFETY: zero-sized.
+unsafe impl<T: Scalar> ZeroableField for core::marker::PhantomData<T> {}
 
 /// A zero matrix allocated directly on the heap, never on the stack (for batch buffers of
 /// large layers).

@@ -147,6 +147,7 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
     let mut fields = Vec::new();
     let mut grad_fields = Vec::new();
     let mut zero_inits = Vec::new();
+    let mut field_names = Vec::new();
     for l in &net.layers {
         if let Some(ty) = field_type(cx, l.kind, l.inputs, l.outputs) {
             let f = &l.field;
@@ -178,6 +179,7 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             fields.push(quote!(#[doc = #doc] pub #f: #ty));
             grad_fields.push(quote!(#[doc = #gdoc] pub #f: #ty));
             zero_inits.push(quote!(#f: <#ty>::zeros()));
+            field_names.push(f.clone());
         }
     }
     if !net.has_params() {
@@ -185,6 +187,7 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
         fields.push(quote!(#[doc = #doc] pub __nn_scalar: ::core::marker::PhantomData<T>));
         grad_fields.push(quote!(#[doc = #doc] pub __nn_scalar: ::core::marker::PhantomData<T>));
         zero_inits.push(quote!(__nn_scalar: ::core::marker::PhantomData));
+        field_names.push(format_ident!("__nn_scalar"));
     }
 
     // Tape fields: the input and each layer's output.
@@ -259,17 +262,22 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
                 }
             }
 
-            // SAFETY: the type's fields are nalgebra `SMatrix<T, R, C>` (plain arrays of
-            // `T`) inside the runtime's layer structs, or a zero-sized `PhantomData`; with
-            // `T: Scalar` (sealed: f32 or f64) the all-zero bit pattern is a valid value.
-            // The assertion below checks at compile time that the size is exactly PARAMS
-            // scalars, so no other field can exist.
+            // SAFETY: every field is a `ZeroableField` (the runtime's layer structs of
+            // nalgebra arrays of `T: Scalar`, or a zero-sized `PhantomData`), for which the
+            // all-zero bit pattern is valid; the rest is padding. The function below is
+            // compiled, never called: its pattern has no `..`, so it names every field
+            // (another field would not compile), and each must pass the `ZeroableField`
+            // bound.
             #[automatically_derived]
             unsafe impl<T: #k::Scalar> #p::ZeroableParameters for #ty<T> {}
 
             const _: () = {
-                ::core::assert!(::core::mem::size_of::<#ty<f32>>() == #params * 4);
-                ::core::assert!(::core::mem::size_of::<#ty<f64>>() == #params * 8);
+                fn __nn_zeroable<X: #p::ZeroableField>(_: &X) {}
+                #[allow(dead_code)]
+                fn __nn_every_field_zeroable<T: #k::Scalar>(v: &#ty<T>) {
+                    let #ty { #(#field_names),* } = v;
+                    #(__nn_zeroable(#field_names);)*
+                }
             };
         }
     };
