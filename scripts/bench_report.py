@@ -15,6 +15,8 @@ import subprocess
 import sys
 
 IMPLS = ["nn", "nn_optim", "hand", "dyn", "nalgebra_static", "matrixmultiply"]
+# The row that only reads a network's weights from L2 (batch-1 inference groups).
+FLOOR = "weights_from_l2"
 
 
 def load(root):
@@ -95,10 +97,69 @@ def table(res, prefix="", kind=""):
         names = [n for n in IMPLS if n in fns] + sorted(n for n in fns if n not in IMPLS)
         for n in names:
             secs, flops = fns[n]
+            if n == FLOOR:
+                # Not an implementation: the time to read the weights once from L2.
+                lines.append(f"| {prefix}{group} | {n} | {fmt_time(secs)} |  |  | (floor) |")
+                continue
             gf = flops / secs / 1e9 if secs > 0 and flops else 0.0
             pct = f"{100 * gf / peak:.0f}%" if peak and gf else ""
             ratio = f"{hand[0] / secs:.2f}x" if hand and n != "hand" else ""
             lines.append(f"| {prefix}{group} | {n} | {fmt_time(secs)} | {gf:.1f} | {pct} | {ratio} |")
+    lines.append("")
+    return lines
+
+
+def targets(res):
+    """The issue's targets for the f32 results of one build, each with the measured value
+    and whether it is met (ratios within this run)."""
+    peak = max(peaks_of(res, ("peak", "peak_end")).values(), default=None)
+    rows = []
+
+    def t(group, fn):
+        return res.get(group, {}).get(fn)
+
+    # 1. Never slower than the hand loops.
+    worst = None
+    for group, fns in res.items():
+        if group.startswith("peak") or "nn" not in fns or "hand" not in fns:
+            continue
+        r = fns["hand"][0] / fns["nn"][0]
+        if worst is None or r < worst[0]:
+            worst = (r, group)
+    if worst:
+        rows.append(("nn at least as fast as hand in every cell", "1x",
+                     f"slowest: {worst[0]:.2f}x ({worst[1]})", worst[0] >= 1.0))
+    # 2. Batched: at least 70% of the one-core peak.
+    for shape in ("784-128-10", "64-256-256-10"):
+        for task in ("infer/b64", "train/b32"):
+            v = t(f"net/{shape}/{task}", "nn")
+            if v and peak:
+                pct = 100 * v[1] / v[0] / 1e9 / peak
+                rows.append((f"{shape} {task}: % of peak", "70%", f"{pct:.0f}%", pct >= 70))
+    # 3. Batch 1: 2x the hand loops, 5x the dyn network, 35% of peak at 64x64 dense+tanh.
+    for group in ["net/2-50-4/infer/b1", "net/2-50-4/train/b1"] + \
+            [f"dense_tanh/{n}x{n}/b1" for n in (4, 8, 16, 32, 64)]:
+        nn, hand = t(group, "nn"), t(group, "hand")
+        if nn and hand:
+            r = hand[0] / nn[0]
+            rows.append((f"{group}: hand / nn", "2x", f"{r:.2f}x", r >= 2))
+    for shape in ("2-50-4", "784-16-16-10"):
+        for task in ("infer/b1", "train/b1"):
+            group = f"net/{shape}/{task}"
+            nn, d = t(group, "nn"), t(group, "dyn")
+            if nn and d:
+                r = d[0] / nn[0]
+                rows.append((f"{group}: dyn / nn", "5x", f"{r:.2f}x", r >= 5))
+    v = t("dense_tanh/64x64/b1", "nn")
+    if v and peak:
+        pct = 100 * v[1] / v[0] / 1e9 / peak
+        rows.append(("dense_tanh/64x64/b1: % of peak", "35%", f"{pct:.0f}%", pct >= 35))
+    if not rows:
+        return []
+    lines = ["### Targets (issue 6), this build", "",
+             "| target | wanted | measured | met |", "|---|---|---|---|"]
+    for name, want, got, ok in rows:
+        lines.append(f"| {name} | {want} | {got} | {'yes' if ok else '**no**'} |")
     lines.append("")
     return lines
 
@@ -111,6 +172,7 @@ def section(title, res, where):
         return lines + [f"(no results: `{where}` holds no criterion results; this build was not benchmarked)", ""]
     f32 = {g: v for g, v in res.items() if not g.startswith("f64/")}
     f64 = {g[len("f64/"):]: v for g, v in res.items() if g.startswith("f64/")}
+    lines += targets(f32)
     lines += table(f32) if f32 else ["(no f32 results in this run)", ""]
     lines += ["### f64", ""]
     lines += table(f64, "f64/", "f64 ") if f64 else ["(no f64 results in this run: `benches/f64.rs` was not run)", ""]
@@ -144,9 +206,17 @@ def main():
         "- The machine is shared with other jobs: compare ratios within one table, not across runs;",
         "  the peak is the best of a measurement at the start and at the end of each bench target.",
         "",
+        "- `nn` in a training group is the fused `sgd_step` (the update applied as each gradient",
+        "  is computed); `nn_optim` is `loss_and_gradients_into` then `Sgd::step` (what the",
+        "  `Trainer` does). `weights_from_l2` (batch-1 inference of networks whose weights exceed",
+        "  the 32 KiB L1) only reads that many bytes of weights, as fast as the core can: the",
+        "  floor for any implementation that reads its weights once per call.",
+        "",
         "What a user gets by default: `nn` detects AVX-512F / AVX2+FMA at run time, so a default",
         "build (no `-C target-cpu`) runs the same vector kernels as a native build; products",
-        "below 512 multiply-adds run as nalgebra's unrolled static code instead.",
+        "below 512 multiply-adds run as static code over the const dimensions instead (for one",
+        "sample a loop with interleaved partial sums and the bias and ReLU fused; for batches",
+        "nalgebra's unrolled product).",
         "",
         "Crates evaluated for the products: `matrixmultiply` (used by `DMatrix::gemm`, measured",
         "below) is as fast as `nn` on large forward and weight-gradient products but allocates its",
@@ -155,7 +225,7 @@ def main():
         "(`gemm_tr`) is several times slower; so `nn` uses its own register-tiled kernels. `gemm`",
         "and `pulp` were not adopted: `gemm` also packs into heap/thread-local buffers, and",
         "`pulp` would only replace the ~300 lines of `kernels/simd.rs` (not measured for lack of",
-        "time). Peer libraries (dfdx, candle, burn) are not benchmarked yet.",
+        "time). Peer libraries (dfdx, candle, burn) are compared in `benches/peers/RESULTS.md`.",
         "",
     ]
     titles = ["Default build (no target flags)", "RUSTFLAGS=-Ctarget-cpu=native"]
