@@ -3,8 +3,8 @@
 //! global allocator.
 
 use nn::kernels::{
-    bias_grad, dense_forward, dense_forward_act, dense_forward_relu, dense_input_grad,
-    dense_weight_grad,
+    bias_grad, bias_grad_scaled, dense_forward, dense_forward_act, dense_forward_relu,
+    dense_input_grad, dense_weight_grad, dense_weight_grad_scaled,
 };
 use nn::nalgebra::{SMatrix, SVector};
 use nn::Scalar;
@@ -59,6 +59,11 @@ fn run<T: Scalar, const O: usize, const I: usize, const B: usize>() {
         dense_input_grad(&w, &dy, &mut dx);
         dense_weight_grad(&dy, &x, &mut dw);
         bias_grad(&dy, &mut db);
+        // The fused SGD update's forms: scaled, overwriting and accumulating.
+        let lr = <T as Scalar>::from_f64(-0.01);
+        dense_weight_grad_scaled(&dy, &x, &mut dw, lr, true);
+        dense_weight_grad_scaled(&dy, &x, &mut dw, lr, false);
+        bias_grad_scaled(&dy, &mut db, lr, false);
         let n = ALLOCS.load(Ordering::Relaxed) - before;
         if round == 1 {
             assert_eq!(n, 0, "{O}x{I} batch {B}: {n} allocations");
@@ -75,6 +80,12 @@ fn kernels_do_not_allocate() {
     run::<f32, 64, 64, 1>();
     run::<f64, 64, 64, 1>();
     run::<f32, 33, 17, 3>();
+    // One-sample paths: the small product with 8 partial sums (the 2-50-4 output layer),
+    // the short softmax of 10, the register-resident weight gradient of a 16x784 layer.
+    run::<f32, 4, 50, 1>();
+    run::<f32, 10, 16, 1>();
+    run::<f32, 16, 784, 1>();
+    run::<f64, 16, 784, 2>();
     run::<f32, 130, 70, 33>();
     run::<f64, 130, 70, 33>();
     run::<f32, 10, 256, 64>();

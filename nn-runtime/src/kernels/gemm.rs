@@ -557,56 +557,76 @@ pub(crate) unsafe fn weight_grad_small<S: Simd>(
         };
     }
     regs!(1, 2, 3, 4);
-    let full = o - o % l;
-    // SAFETY: vectors at offsets `r + l <= full <= o` inside a column of `o` elements, and
-    // the masked tail of `o - full` lanes; columns `n < i` of `dw`, `j < b` of `dy`;
-    // `x[n + j·i]` with `n < i`, `j < b`.
+    // Longer columns: the sample count and `acc` as constants, four vectors a step.
+    // SAFETY (all arms): the contract of this function, with `b == NB`.
     unsafe {
-        let tail = S::mask(if o.is_multiple_of(l) { l } else { o % l });
-        // At most `SMALL_BATCH - 1` (3) samples (the caller's contract): their `x` values,
-        // broadcast once a column. `min` keeps the array indexing in bounds regardless.
-        debug_assert!(b <= 4);
-        let b = b.min(4);
+        match (b, acc) {
+            (1, true) => weight_grad_wide::<S, 1, true>(dy, x, dw, o, i, alpha),
+            (1, false) => weight_grad_wide::<S, 1, false>(dy, x, dw, o, i, alpha),
+            (2, true) => weight_grad_wide::<S, 2, true>(dy, x, dw, o, i, alpha),
+            (2, false) => weight_grad_wide::<S, 2, false>(dy, x, dw, o, i, alpha),
+            (_, true) => weight_grad_wide::<S, 3, true>(dy, x, dw, o, i, alpha),
+            (_, false) => weight_grad_wide::<S, 3, false>(dy, x, dw, o, i, alpha),
+        }
+    }
+}
+
+/// [`weight_grad_small`] for `NB` samples, any `o`: each column of `dw` is
+/// `Σ_j α·x[n + j·i] · dy_j (+ dw when ACC)`, four vectors a step, then single vectors and a
+/// masked tail.
+///
+/// SAFETY contract: as [`weight_grad_small`], with `b == NB`.
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+unsafe fn weight_grad_wide<S: Simd, const NB: usize, const ACC: bool>(
+    dy: *const S::T,
+    x: *const S::T,
+    dw: *mut S::T,
+    o: usize,
+    i: usize,
+    alpha: S::T,
+) {
+    let l = S::LANES;
+    // SAFETY: vectors at rows `r .. r + l` with `r + l <= o` (the loop conditions), and
+    // the tail rows `r .. o` masked to `o - r < l` lanes: inside column `n < i` of `dw` and
+    // `j < NB` of `dy` (`o` elements each); `x[n + j·i]` with `n < i`, `j < NB == b`.
+    unsafe {
+        let step = |col: *mut S::T, r: usize, xs: &[S::V; NB]| {
+            let mut a = if ACC { S::load(col.add(r)) } else { S::zero() };
+            for (j, &xv) in xs.iter().enumerate() {
+                a = S::fma(S::load(dy.add(j * o + r)), xv, a);
+            }
+            S::store(col.add(r), a);
+        };
         for n in 0..i {
             let col = dw.add(n * o);
-            let mut xs = [S::zero(); 4];
-            for (j, xv) in xs.iter_mut().enumerate().take(b) {
+            let mut xs = [S::zero(); NB];
+            for (j, xv) in xs.iter_mut().enumerate() {
                 *xv = S::splat(*x.add(n + j * i) * alpha);
             }
             let mut r = 0;
-            while r + 2 * l <= full {
-                let (mut a0, mut a1) = if acc {
-                    (S::load(col.add(r)), S::load(col.add(r + l)))
-                } else {
-                    (S::zero(), S::zero())
-                };
-                for (j, &xv) in xs.iter().enumerate().take(b) {
-                    a0 = S::fma(S::load(dy.add(j * o + r)), xv, a0);
-                    a1 = S::fma(S::load(dy.add(j * o + r + l)), xv, a1);
-                }
-                S::store(col.add(r), a0);
-                S::store(col.add(r + l), a1);
-                r += 2 * l;
+            while r + 4 * l <= o {
+                step(col, r, &xs);
+                step(col, r + l, &xs);
+                step(col, r + 2 * l, &xs);
+                step(col, r + 3 * l, &xs);
+                r += 4 * l;
             }
-            while r < full {
-                let mut a = if acc { S::load(col.add(r)) } else { S::zero() };
-                for (j, &xv) in xs.iter().enumerate().take(b) {
-                    a = S::fma(S::load(dy.add(j * o + r)), xv, a);
-                }
-                S::store(col.add(r), a);
+            while r + l <= o {
+                step(col, r, &xs);
                 r += l;
             }
-            if full < o {
-                let mut a = if acc {
-                    S::load_m(col.add(full), tail)
+            if r < o {
+                let m = S::mask(o - r);
+                let mut a = if ACC {
+                    S::load_m(col.add(r), m)
                 } else {
                     S::zero()
                 };
-                for (j, &xv) in xs.iter().enumerate().take(b) {
-                    let d = S::load_m(dy.add(j * o + full), tail);
-                    a = S::fma(d, xv, a);
+                for (j, &xv) in xs.iter().enumerate() {
+                    a = S::fma(S::load_m(dy.add(j * o + r), m), xv, a);
                 }
-                S::store_m(col.add(full), tail, a);
+                S::store_m(col.add(r), m, a);
             }
         }
     }
