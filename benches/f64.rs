@@ -47,17 +47,21 @@ fn group<'a>(
 }
 
 /// A heap-allocated matrix filled with deterministic values in [-scale, scale).
-fn smat<const R: usize, const C: usize>(seed: u64, scale: f64) -> Box<SMatrix<f64, R, C>> {
-    let b: Box<core::mem::MaybeUninit<SMatrix<f64, R, C>>> = Box::new_zeroed();
-    // SAFETY: all-zero bits are a valid matrix of f64.
-    let mut m = unsafe { b.assume_init() };
+/// On a cache line, as a network's weights are (see `hand::Aligned`).
+fn smat<const R: usize, const C: usize>(
+    seed: u64,
+    scale: f64,
+) -> Box<hand::Aligned<SMatrix<f64, R, C>>> {
+    let mut m = hand::aligned_zeroed::<SMatrix<f64, R, C>>();
     h::fill(m.as_mut_slice(), seed, scale);
     m
 }
 
 /// The same values as a hand-loop array (column-major matrix = array of columns).
-fn as_arr<const R: usize, const C: usize>(m: &SMatrix<f64, R, C>) -> Box<[[f64; R]; C]> {
-    let mut a = hand::boxed_zeroed::<[[f64; R]; C]>();
+fn as_arr<const R: usize, const C: usize>(
+    m: &SMatrix<f64, R, C>,
+) -> Box<hand::Aligned<[[f64; R]; C]>> {
+    let mut a = hand::aligned_zeroed::<[[f64; R]; C]>();
     h::flat_mut(&mut a).copy_from_slice(m.as_slice());
     a
 }
@@ -144,7 +148,7 @@ fn train_flops(layers: &[(usize, usize)], b: usize) -> u64 {
 }
 
 /// One-hot targets (class `j % C` for sample `j`).
-fn onehot<const C: usize, const B: usize>() -> Box<SMatrix<f64, C, B>> {
+fn onehot<const C: usize, const B: usize>() -> Box<hand::Aligned<SMatrix<f64, C, B>>> {
     let mut m = smat::<C, B>(0, 0.0);
     for j in 0..B {
         m[(j % C, j)] = 1.0;

@@ -36,8 +36,10 @@ macro_rules! nets {
             }
         }
 
-        /// A dense layer and its gradients.
+        /// A dense layer and its gradients; the weights start on a cache line, as `nn`'s
+        /// do (so neither side gains from where the allocator puts them).
         #[derive(Clone, Copy)]
+        #[repr(C, align(64))]
         pub struct Dense<const O: usize, const I: usize> {
             w: [[$t; O]; I],
             b: [$t; O],

@@ -24,18 +24,14 @@ fn group<'a>(
     g
 }
 
-fn smat<const R: usize, const C: usize>(seed: u64) -> Box<SMatrix<f32, R, C>> {
-    let mut m: Box<SMatrix<f32, R, C>> = {
-        let b: Box<core::mem::MaybeUninit<SMatrix<f32, R, C>>> = Box::new_zeroed();
-        // SAFETY: all-zero bits are a valid matrix of f32.
-        unsafe { b.assume_init() }
-    };
+fn smat<const R: usize, const C: usize>(seed: u64) -> Box<hand::Aligned<SMatrix<f32, R, C>>> {
+    let mut m = hand::aligned_zeroed::<SMatrix<f32, R, C>>();
     hand::fill(m.as_mut_slice(), seed, 1.0);
     m
 }
 
-fn arr<const N: usize, const M: usize>(seed: u64) -> Box<[[f32; N]; M]> {
-    let mut a = hand::boxed_zeroed::<[[f32; N]; M]>();
+fn arr<const N: usize, const M: usize>(seed: u64) -> Box<hand::Aligned<[[f32; N]; M]>> {
+    let mut a = hand::aligned_zeroed::<[[f32; N]; M]>();
     hand::fill(hand::flat_mut(&mut a), seed, 1.0);
     a
 }
