@@ -165,7 +165,10 @@ unsafe fn run_generic<S: Simd, const MV: usize, const NR: usize, const NRT: usiz
             }
             Op::Gemv(w, x, bias, y, o, i, relu) => gemm::gemv::<S>(w, x, bias, y, o, i, relu),
             Op::InputGrad(w, dy, dx, o, i, b) => {
-                if b >= S::LANES {
+                if b >= S::LANES && o < b && o <= gemm::KC {
+                    // Few outputs: transposing w is cheaper than transposing dy and dx.
+                    gemm::input_grad_wt::<S, MV, NR>(w, dy, dx, o, i, b)
+                } else if b >= S::LANES {
                     gemm::input_grad_packed::<S, NRT>(w, dy, dx, o, i, b)
                 } else {
                     gemm::input_grad_dot::<S>(w, dy, dx, o, i, b)
