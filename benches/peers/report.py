@@ -61,11 +61,15 @@ def load(target_dir):
         with open(os.path.join(dirpath, "benchmark.json")) as f:
             bench = json.load(f)
         parts = bench.get("group_id", "").split("/")
-        if len(parts) != 3 or parts[0] != "peers":
+        if len(parts) == 3 and parts[0] == "peers":
+            key = (parts[1], parts[2], bench["function_id"])
+        elif len(parts) == 4 and parts[0] == "crates":
+            # crates/<product>/<shape>/<batch>: nn's kernels against the gemm crate.
+            key = ("crates", "/".join(parts[1:]), bench["function_id"])
+        else:
             continue
         with open(os.path.join(dirpath, "estimates.json")) as f:
             est = json.load(f)
-        key = (parts[1], parts[2], bench["function_id"])
         results[key] = (est["median"]["point_estimate"], os.path.getmtime(os.path.join(dirpath, "estimates.json")))
     return results
 
@@ -234,6 +238,25 @@ def main():
                     rel = f"{lib} {fmt_ratio(ns, nn[0])}"
                 w(f"| {lib} | {fmt_time(ns)} | {rel} |")
             w("")
+
+    # nn's kernels against the gemm crate (benches/crates.rs).
+    products = sorted({k[1] for k in res if k[0] == "crates"})
+    if products:
+        w("## `nn`'s kernels against the `gemm` crate")
+        w("")
+        w("The products of the benchmark networks, f32, one thread (`gemm::Parallelism::None`),")
+        w("operands on a cache line, output overwritten (`benches/crates.rs`): `forward` is")
+        w("`y = W x`, `input_grad` `dx = Wᵀ dy`, `weight_grad` `dw = dy xᵀ`; the shape is W's.")
+        w("")
+        w("| product | nn | gemm | gemm / nn |")
+        w("|---|---|---|---|")
+        for prod in products:
+            nn = res.get(("crates", prod, "nn"))
+            gm = res.get(("crates", prod, "gemm"))
+            if nn is None or gm is None:
+                continue
+            w(f"| {prod} | {fmt_time(nn[0])} | {fmt_time(gm[0])} | {gm[0] / nn[0]:.3g}x |")
+        w("")
 
     with open(args.out, "w") as f:
         f.write("\n".join(out))
