@@ -99,7 +99,7 @@ def table(res, prefix="", kind=""):
             secs, flops = fns[n]
             if n == FLOOR:
                 # Not an implementation: the time to read the weights once from L2.
-                lines.append(f"| {prefix}{group} | {n} | {fmt_time(secs)} |  |  | (floor) |")
+                lines.append(f"| {prefix}{group} | {n} | {fmt_time(secs)} |  |  | (read only) |")
                 continue
             gf = flops / secs / 1e9 if secs > 0 and flops else 0.0
             pct = f"{100 * gf / peak:.0f}%" if peak and gf else ""
@@ -209,8 +209,9 @@ def main():
         "- `nn` in a training group is the fused `sgd_step` (the update applied as each gradient",
         "  is computed); `nn_optim` is `loss_and_gradients_into` then `Sgd::step` (what the",
         "  `Trainer` does). `weights_from_l2` (batch-1 inference of networks whose weights exceed",
-        "  the 32 KiB L1) only reads that many bytes of weights, as fast as the core can: the",
-        "  floor for any implementation that reads its weights once per call.",
+        "  the 32 KiB L1) only sums that many bytes of weights with an unrolled AVX-512 loop: the",
+        "  cost of streaming the weights from L2 once, which any implementation that reads its",
+        "  weights once per call pays in some form (a reference point, not a strict bound).",
         "",
         "What a user gets by default: `nn` detects AVX-512F / AVX2+FMA at run time, so a default",
         "build (no `-C target-cpu`) runs the same vector kernels as a native build; products",
@@ -222,10 +223,12 @@ def main():
         "below) is as fast as `nn` on large forward and weight-gradient products but allocates its",
         "packing buffers on the heap on every call (the kernels must not allocate), has a fixed",
         "cost that loses at batch 1 and small layers, and its transposed product through nalgebra",
-        "(`gemm_tr`) is several times slower; so `nn` uses its own register-tiled kernels. `gemm`",
-        "and `pulp` were not adopted: `gemm` also packs into heap/thread-local buffers, and",
-        "`pulp` would only replace the ~300 lines of `kernels/simd.rs` (not measured for lack of",
-        "time). Peer libraries (dfdx, candle, burn) are compared in `benches/peers/RESULTS.md`.",
+        "(`gemm_tr`) is several times slower; so `nn` uses its own register-tiled kernels. The",
+        "`gemm` crate is measured against them in `benches/peers/RESULTS.md` (one thread): level",
+        "or slightly faster on batched weight gradients, slower on the forward and input-gradient",
+        "products and at batch 1, so it was not adopted. `pulp` would only replace the ~300",
+        "lines of `kernels/simd.rs` and was not measured. Peer libraries (dfdx, candle, burn)",
+        "are compared in `benches/peers/RESULTS.md`.",
         "",
     ]
     titles = ["Default build (no target flags)", "RUSTFLAGS=-Ctarget-cpu=native"]

@@ -11,7 +11,7 @@
 //! `gemm::gemm` computes `dst = alpha·dst + beta·lhs·rhs` with any strides; here `alpha` is
 //! 0 with `read_dst = false` (dst overwritten) and `beta` is 1, with
 //! `Parallelism::None`. It is a well-made general kernel; what it cannot do is know the
-//! shapes at compile time, and it sizes and packs its operands on every call.
+//! shapes at compile time.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use nn::nalgebra::SMatrix;
