@@ -45,213 +45,154 @@ fn max_diff(a: &[f32], b: &[f32]) -> f32 {
         .fold(0.0, f32::max)
 }
 
-/// `dst (m×n, column-major, leading dimension m) = lhs · rhs`, with the given strides
-/// (column stride, row stride) of `lhs` and `rhs`.
-///
-/// # Safety
-/// The pointers and strides must describe `m×k`, `k×n` and `m×n` matrices inside their
-/// allocations; `dst` must not overlap the others.
-#[allow(clippy::too_many_arguments)]
-unsafe fn gemm_crate(
+/// One call of `gemm::gemm`: `dst (m×n, column-major, leading dimension m) = lhs · rhs`,
+/// `lhs` `m×k` and `rhs` `k×n` given by pointer, column stride and row stride.
+struct GemmCall {
     m: usize,
     n: usize,
     k: usize,
-    dst: *mut f32,
-    lhs: *const f32,
-    lhs_cs: isize,
-    lhs_rs: isize,
-    rhs: *const f32,
-    rhs_cs: isize,
-    rhs_rs: isize,
+    lhs: (*const f32, isize, isize),
+    rhs: (*const f32, isize, isize),
+}
+
+impl GemmCall {
+    /// # Safety
+    /// `lhs` and `rhs` must describe `m×k` and `k×n` matrices inside live allocations,
+    /// and `dst` an `m×n` column-major matrix that overlaps neither.
+    unsafe fn run(&self, dst: *mut f32) {
+        let ((a, acs, ars), (b, bcs, brs)) = (self.lhs, self.rhs);
+        // SAFETY: the caller's contract; alpha = 0 with read_dst = false overwrites dst.
+        unsafe {
+            gemm::gemm(
+                self.m,
+                self.n,
+                self.k,
+                dst,
+                self.m as isize,
+                1,
+                false,
+                a,
+                acs,
+                ars,
+                b,
+                bcs,
+                brs,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            )
+        }
+    }
+}
+
+/// Checks that `nn_run` and `call` compute the same `R×C` product (to `tol`), then
+/// benchmarks both as `crates/<name>/{nn,gemm}`.
+///
+/// # Safety
+/// `call` must satisfy [`GemmCall::run`]'s contract for an `R×C` output, for as long as
+/// this runs.
+unsafe fn compare<const R: usize, const C: usize>(
+    c: &mut Criterion,
+    name: &str,
+    tol: f32,
+    call: GemmCall,
+    mut nn_run: impl FnMut(&mut SMatrix<f32, R, C>),
 ) {
-    // SAFETY: the caller's contract.
+    assert_eq!((call.m, call.n), (R, C));
+    let (mut y, mut y2) = (mat::<R, C>(3), mat::<R, C>(4));
+    nn_run(&mut y.0);
+    // SAFETY: the caller's contract; y2 is a separate R×C allocation.
+    unsafe { call.run(y2.0.as_mut_ptr()) };
+    let diff = max_diff(y.0.as_slice(), y2.0.as_slice());
+    assert!(diff <= tol, "{name}: the two products differ by {diff}");
+    let mut g = c.benchmark_group(format!("crates/{name}"));
+    g.warm_up_time(Duration::from_millis(300));
+    g.measurement_time(Duration::from_secs(1));
+    g.sample_size(20);
+    g.bench_function("nn", |b| b.iter(|| nn_run(black_box(&mut y.0))));
+    g.bench_function("gemm", |b| {
+        // SAFETY: as above.
+        b.iter(|| unsafe { call.run(black_box(y2.0.as_mut_ptr())) })
+    });
+    g.finish();
+}
+
+/// `y = W x`: W `O×I` (column stride O, row stride 1), x `I×B`.
+fn forward<const O: usize, const I: usize, const B: usize>(c: &mut Criterion) {
+    let (w, x) = (mat::<O, I>(1), mat::<I, B>(2));
+    let call = GemmCall {
+        m: O,
+        n: B,
+        k: I,
+        lhs: (w.0.as_ptr(), O as isize, 1),
+        rhs: (x.0.as_ptr(), I as isize, 1),
+    };
+    // SAFETY: `call` describes w and x, which live until the end of this function.
     unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst,
-            m as isize,
-            1,
-            false,
-            lhs,
-            lhs_cs,
-            lhs_rs,
-            rhs,
-            rhs_cs,
-            rhs_rs,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
+        compare(
+            c,
+            &format!("forward/{O}x{I}/b{B}"),
+            1e-3 * (I as f32).sqrt(),
+            call,
+            |y| nn::kernels::dense_forward(black_box(&w.0), None, black_box(&x.0), y),
         )
     }
 }
 
-fn forward<const O: usize, const I: usize, const B: usize>(c: &mut Criterion) {
-    let mut g = c.benchmark_group(format!("crates/forward/{O}x{I}/b{B}"));
-    g.warm_up_time(Duration::from_millis(300));
-    g.measurement_time(Duration::from_secs(1));
-    g.sample_size(20);
-    let (w, x) = (mat::<O, I>(1), mat::<I, B>(2));
-    let mut y = mat::<O, B>(3);
-    let mut y2 = mat::<O, B>(3);
-    nn::kernels::dense_forward(&w.0, None, &x.0, &mut y.0);
-    // SAFETY: W is O×I column-major (column stride O, row stride 1), x I×B (stride I, 1),
-    // y O×B; y2 is a separate allocation.
-    unsafe {
-        gemm_crate(
-            O,
-            B,
-            I,
-            y2.0.as_mut_ptr(),
-            w.0.as_ptr(),
-            O as isize,
-            1,
-            x.0.as_ptr(),
-            I as isize,
-            1,
-        )
-    };
-    assert!(
-        max_diff(y.0.as_slice(), y2.0.as_slice()) <= 1e-3 * (I as f32).sqrt(),
-        "the two products differ"
-    );
-    g.bench_function("nn", |b| {
-        b.iter(|| nn::kernels::dense_forward(black_box(&w.0), None, black_box(&x.0), &mut y.0))
-    });
-    g.bench_function("gemm", |b| {
-        b.iter(|| unsafe {
-            // SAFETY: as above.
-            gemm_crate(
-                O,
-                B,
-                I,
-                y2.0.as_mut_ptr(),
-                black_box(w.0.as_ptr()),
-                O as isize,
-                1,
-                x.0.as_ptr(),
-                I as isize,
-                1,
-            )
-        })
-    });
-    g.finish();
-}
-
+/// `dx = Wᵀ dy`: Wᵀ `I×O` (column stride 1, row stride O), dy `O×B`.
 fn input_grad<const O: usize, const I: usize, const B: usize>(c: &mut Criterion) {
-    let mut g = c.benchmark_group(format!("crates/input_grad/{O}x{I}/b{B}"));
-    g.warm_up_time(Duration::from_millis(300));
-    g.measurement_time(Duration::from_secs(1));
-    g.sample_size(20);
     let (w, dy) = (mat::<O, I>(1), mat::<O, B>(2));
-    let mut dx = mat::<I, B>(3);
-    let mut dx2 = mat::<I, B>(3);
-    nn::kernels::dense_input_grad(&w.0, &dy.0, &mut dx.0);
-    // SAFETY: Wᵀ is I×O with column stride 1 and row stride O; dy O×B (stride O, 1); dx
-    // I×B; dx2 is a separate allocation.
-    unsafe {
-        gemm_crate(
-            I,
-            B,
-            O,
-            dx2.0.as_mut_ptr(),
-            w.0.as_ptr(),
-            1,
-            O as isize,
-            dy.0.as_ptr(),
-            O as isize,
-            1,
-        )
+    let call = GemmCall {
+        m: I,
+        n: B,
+        k: O,
+        lhs: (w.0.as_ptr(), 1, O as isize),
+        rhs: (dy.0.as_ptr(), O as isize, 1),
     };
-    assert!(
-        max_diff(dx.0.as_slice(), dx2.0.as_slice()) <= 1e-3 * (O as f32).sqrt(),
-        "the two products differ"
-    );
-    g.bench_function("nn", |b| {
-        b.iter(|| nn::kernels::dense_input_grad(black_box(&w.0), black_box(&dy.0), &mut dx.0))
-    });
-    g.bench_function("gemm", |b| {
-        b.iter(|| unsafe {
-            // SAFETY: as above.
-            gemm_crate(
-                I,
-                B,
-                O,
-                dx2.0.as_mut_ptr(),
-                black_box(w.0.as_ptr()),
-                1,
-                O as isize,
-                dy.0.as_ptr(),
-                O as isize,
-                1,
-            )
-        })
-    });
-    g.finish();
+    // SAFETY: `call` describes w and dy, which live until the end of this function.
+    unsafe {
+        compare(
+            c,
+            &format!("input_grad/{O}x{I}/b{B}"),
+            1e-3 * (O as f32).sqrt(),
+            call,
+            |dx| nn::kernels::dense_input_grad(black_box(&w.0), black_box(&dy.0), dx),
+        )
+    }
 }
 
+/// `dw = dy xᵀ` (overwritten): dy `O×B` (column stride O, row stride 1), xᵀ `B×I`
+/// (column stride 1, row stride I).
 fn weight_grad<const O: usize, const I: usize, const B: usize>(c: &mut Criterion) {
-    let mut g = c.benchmark_group(format!("crates/weight_grad/{O}x{I}/b{B}"));
-    g.warm_up_time(Duration::from_millis(300));
-    g.measurement_time(Duration::from_secs(1));
-    g.sample_size(20);
     let (dy, x) = (mat::<O, B>(1), mat::<I, B>(2));
-    let mut dw = mat::<O, I>(3);
-    let mut dw2 = mat::<O, I>(3);
-    nn::kernels::dense_weight_grad_scaled(&dy.0, &x.0, &mut dw.0, 1.0, false);
-    // SAFETY: dy is O×B (column stride O, row stride 1); xᵀ is B×I with column stride 1
-    // and row stride I; dw O×I; dw2 is a separate allocation.
-    unsafe {
-        gemm_crate(
-            O,
-            I,
-            B,
-            dw2.0.as_mut_ptr(),
-            dy.0.as_ptr(),
-            O as isize,
-            1,
-            x.0.as_ptr(),
-            1,
-            I as isize,
-        )
+    let call = GemmCall {
+        m: O,
+        n: I,
+        k: B,
+        lhs: (dy.0.as_ptr(), O as isize, 1),
+        rhs: (x.0.as_ptr(), 1, I as isize),
     };
-    assert!(
-        max_diff(dw.0.as_slice(), dw2.0.as_slice()) <= 1e-3 * (B as f32).sqrt(),
-        "the two products differ"
-    );
-    g.bench_function("nn", |b| {
-        b.iter(|| {
-            nn::kernels::dense_weight_grad_scaled(
-                black_box(&dy.0),
-                black_box(&x.0),
-                &mut dw.0,
-                1.0,
-                false,
-            )
-        })
-    });
-    g.bench_function("gemm", |b| {
-        b.iter(|| unsafe {
-            // SAFETY: as above.
-            gemm_crate(
-                O,
-                I,
-                B,
-                dw2.0.as_mut_ptr(),
-                black_box(dy.0.as_ptr()),
-                O as isize,
-                1,
-                x.0.as_ptr(),
-                1,
-                I as isize,
-            )
-        })
-    });
-    g.finish();
+    // SAFETY: `call` describes dy and x, which live until the end of this function.
+    unsafe {
+        compare(
+            c,
+            &format!("weight_grad/{O}x{I}/b{B}"),
+            1e-3 * (B as f32).sqrt(),
+            call,
+            |dw| {
+                nn::kernels::dense_weight_grad_scaled(
+                    black_box(&dy.0),
+                    black_box(&x.0),
+                    dw,
+                    1.0,
+                    false,
+                )
+            },
+        )
+    }
 }
 
 fn crates(c: &mut Criterion) {
