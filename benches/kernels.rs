@@ -164,6 +164,14 @@ fn kernels(c: &mut Criterion) {
     forward::<10, 128, 64>(c);
     forward::<64, 64, 1>(c);
     forward::<256, 256, 1>(c);
+    // The products of a training step at batch 32 (784-128-10 and 64-256-256-10).
+    forward::<128, 784, 32>(c);
+    forward::<256, 64, 32>(c);
+    forward::<64, 48, 48>(c);
+    forward::<32, 256, 48>(c);
+    forward::<256, 256, 32>(c);
+    weight_grad::<256, 64, 32>(c);
+    input_grad::<10, 256, 32>(c);
     input_grad::<256, 256, 32>(c);
     input_grad::<10, 128, 32>(c);
     input_grad::<256, 256, 1>(c);

@@ -1,13 +1,13 @@
 //! The register-tiled matrix product behind every dense-layer kernel, written once over
 //! [`Simd`] and instantiated per instruction set.
 //!
-//! `C (m×n) = α·A (m×k) · B (k×n)` (plus what [`Init`] says), where `A(i, p) = a[i + p·lda]` (columns of `A` are
-//! contiguous, so vectors run along `i`), `B(p, j) = b[p·rsb + j·csb]` (any strides: its
-//! elements are broadcast one at a time) and `C(i, j) = c[i·rsc + j·csc]` with either
-//! `rsc == 1` (column layout: vector stores) or `csc == 1` (transposed layout: the tile goes
-//! through registers-to-stack and scalar stores). A tile of `MV` vectors by `NR` columns
-//! of `C` stays in registers for the whole `k` loop; nothing is packed except the small
-//! stack panel of the transposed product in [`input_grad_packed`].
+//! `C (m×n) = α·A (m×k) · B (k×n)` (plus what [`Init`] says), where `A(i, p) = a[i + p·lda]`
+//! (columns of `A` are contiguous, so vectors run along `i`), `B(p, j) = b[p·rsb + j·csb]`
+//! with `rsb == 1` or `csb == 1` (its elements are broadcast one at a time) and
+//! `C(i, j) = c[i + j·ldc]`. A tile of `MV` vectors by `NR` columns of `C` stays in
+//! registers for the whole `k` loop; nothing is packed. The transposed product of the
+//! input gradient goes through two small stack buffers instead (see
+//! [`input_grad_packed`]).
 
 use super::simd::Simd;
 use crate::scalar::Scalar;
@@ -19,7 +19,7 @@ pub(crate) enum Init<T> {
     Zero,
     /// `C += A·B`.
     Acc,
-    /// `C = A·B + bias`, `bias(i)` at `ptr[i]` for `i < m` (column layout only).
+    /// `C = A·B + bias`, `bias(i)` at `ptr[i]` for `i < m`.
     Bias(*const T),
 }
 
@@ -38,7 +38,7 @@ impl<T> Init<T> {
 /// One product. The caller of [`gemm`] guarantees that every element the formulas above
 /// name for `i < m`, `j < n`, `p < k` is inside a live allocation (readable for `a`, `b`
 /// and `bias`, writable for `c`), that `c` overlaps none of them, and that
-/// `rsc == 1 || csc == 1`.
+/// `rsb == 1 || csb == 1`.
 #[derive(Clone, Copy)]
 pub(crate) struct Gemm<T> {
     pub m: usize,
@@ -50,8 +50,7 @@ pub(crate) struct Gemm<T> {
     pub rsb: usize,
     pub csb: usize,
     pub c: *mut T,
-    pub rsc: usize,
-    pub csc: usize,
+    pub ldc: usize,
     pub init: Init<T>,
     pub relu: bool,
     /// `α`: the product is scaled by it before `init` is added (1 leaves it untouched:
@@ -59,37 +58,97 @@ pub(crate) struct Gemm<T> {
     pub alpha: T,
 }
 
+/// How a tile reads its `B(p, j)`, `p < k`, `j < NR`: chosen once per tile so the `k`
+/// loop has the cheapest addressing for the layout.
+trait BSource<T>: Copy {
+    /// `B(p, j)`.
+    ///
+    /// SAFETY contract: `(p, j)` is inside the tile the source was built for.
+    unsafe fn get(&self, p: usize, j: usize) -> T;
+}
+
+/// `csb == 1`: row `p` of the tile is `NR` consecutive elements at `b + p·rsb` (the
+/// weight gradient's `xᵀ`), read at constant offsets from one moving pointer.
+#[derive(Clone, Copy)]
+struct Rows<T> {
+    b: *const T,
+    rsb: usize,
+}
+
+impl<T: Copy> BSource<T> for Rows<T> {
+    #[inline(always)]
+    unsafe fn get(&self, p: usize, j: usize) -> T {
+        // SAFETY: the address of `B(p, j)` (`csb == 1`), inside the tile by the contract.
+        unsafe { *self.b.add(p * self.rsb + j) }
+    }
+}
+
+/// `rsb == 1`: column `j` of the tile is consecutive from `b + j·csb` (the forward pass's
+/// `x`, whose columns are `csb` apart). Columns are addressed in groups of three from
+/// separate base pointers (`base[g] + {0, 1, 2}·csb`, all advancing with `p`), so the
+/// addresses of one step do not form a chain of additions through one register.
+#[derive(Clone, Copy)]
+struct Cols<T> {
+    base: [*const T; COL_GROUPS],
+    csb: usize,
+}
+
+impl<T> Cols<T> {
+    #[inline(always)]
+    fn new(b: *const T, csb: usize) -> Self {
+        // `wrapping_add`: a pointer is only dereferenced at elements the tile contains.
+        // `black_box` hides that the bases are `3·csb` apart, which would let the compiler
+        // rebuild every address from one of them.
+        Cols {
+            base: core::array::from_fn(|g| core::hint::black_box(b.wrapping_add(3 * g * csb))),
+            csb,
+        }
+    }
+}
+
+impl<T: Copy> BSource<T> for Cols<T> {
+    #[inline(always)]
+    unsafe fn get(&self, p: usize, j: usize) -> T {
+        // SAFETY: `base[j / 3] + (j % 3)·csb + p` is the address of `B(p, j)`
+        // (`rsb == 1`), inside the tile by the contract.
+        unsafe { *self.base[j / 3].add((j % 3) * self.csb + p) }
+    }
+}
+
+/// Base pointers of [`Cols`]: tiles of up to 12 columns.
+const COL_GROUPS: usize = 4;
+
 /// One `k` step of a tile: `acc[j][v] += A(v-th vector, p) · B(p, j)`.
 ///
 /// SAFETY contract: `ap` points at `A(i0, p)` with `MV·LANES` readable elements (or, when
-/// `MASKED`, `(MV-1)·LANES` plus the lanes of `mask` in the last vector); `bp` points at
-/// `B(p, j0)` with `bp + j·csb` readable for `j < NR`.
+/// `MASKED`, `(MV-1)·LANES` plus the lanes of `mask` in the last vector); `B(p, j)` is
+/// inside the tile of `bs` for `j < NR`.
 // Inlined into the instruction-set entry points in optimised builds (so the
 // intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
 #[cfg_attr(debug_assertions, inline(never))]
 #[cfg_attr(not(debug_assertions), inline(always))]
-unsafe fn step<S: Simd, const MV: usize, const NR: usize, const MASKED: bool>(
+unsafe fn step<S: Simd, B: BSource<S::T>, const MV: usize, const NR: usize, const MASKED: bool>(
     ap: *const S::T,
-    bp: *const S::T,
-    csb: usize,
+    bs: &B,
+    p: usize,
     mask: S::M,
     acc: &mut [[S::V; MV]; NR],
 ) {
     // SAFETY: by the contract above every load is in bounds: vector `v` covers elements
     // `v·L .. v·L+L` of the `MV·L` readable ones (the last one only its masked lanes),
-    // and each broadcast reads `bp + j·csb` with `j < NR`.
+    // and each broadcast reads `B(p, j)` with `j < NR`.
     unsafe {
         let mut av = [S::zero(); MV];
         for (v, a) in av.iter_mut().enumerate() {
-            let p = ap.add(v * S::LANES);
+            let q = ap.add(v * S::LANES);
             *a = if MASKED && v == MV - 1 {
-                S::load_m(p, mask)
+                S::load_m(q, mask)
             } else {
-                S::load(p)
+                S::load(q)
             };
         }
         for (j, accj) in acc.iter_mut().enumerate() {
-            let bv = S::splat(*bp.add(j * csb));
+            let bv = S::splat(bs.get(p, j));
             for (acv, &a) in accj.iter_mut().zip(&av) {
                 *acv = S::fma(a, bv, *acv);
             }
@@ -98,7 +157,7 @@ unsafe fn step<S: Simd, const MV: usize, const NR: usize, const MASKED: bool>(
 }
 
 /// One `MV·LANES × NR` tile of `C`, starting at row `i0`, column `j0` (the pointers are
-/// already offset to it); `mr` rows of it are valid.
+/// already offset to it; `bs` reads the tile's columns of `B`); `mr` rows of it are valid.
 ///
 /// SAFETY contract: as for [`Gemm`] restricted to the tile: rows `i0 .. i0+mr`, columns
 /// `j0 .. j0+NR`. When `!MASKED`, `mr == MV·LANES`; when `MASKED`,
@@ -107,11 +166,10 @@ unsafe fn step<S: Simd, const MV: usize, const NR: usize, const MASKED: bool>(
 // intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
 #[cfg_attr(debug_assertions, inline(never))]
 #[cfg_attr(not(debug_assertions), inline(always))]
-#[allow(clippy::too_many_arguments)]
-unsafe fn tile<S: Simd, const MV: usize, const NR: usize, const MASKED: bool>(
+unsafe fn tile<S: Simd, B: BSource<S::T>, const MV: usize, const NR: usize, const MASKED: bool>(
     g: &Gemm<S::T>,
     a: *const S::T,
-    b: *const S::T,
+    bs: B,
     c: *mut S::T,
     mr: usize,
     init: Init<S::T>,
@@ -130,20 +188,8 @@ unsafe fn tile<S: Simd, const MV: usize, const NR: usize, const MASKED: bool>(
             // Too few accumulators to hide the FMA latency: two interleaved sets.
             let mut acc2 = [[S::zero(); MV]; NR];
             while p + 2 <= k {
-                step::<S, MV, NR, MASKED>(
-                    a.add(p * g.lda),
-                    b.add(p * g.rsb),
-                    g.csb,
-                    mask,
-                    &mut acc,
-                );
-                step::<S, MV, NR, MASKED>(
-                    a.add((p + 1) * g.lda),
-                    b.add((p + 1) * g.rsb),
-                    g.csb,
-                    mask,
-                    &mut acc2,
-                );
+                step::<S, B, MV, NR, MASKED>(a.add(p * g.lda), &bs, p, mask, &mut acc);
+                step::<S, B, MV, NR, MASKED>(a.add((p + 1) * g.lda), &bs, p + 1, mask, &mut acc2);
                 p += 2;
             }
             for j in 0..NR {
@@ -153,7 +199,7 @@ unsafe fn tile<S: Simd, const MV: usize, const NR: usize, const MASKED: bool>(
             }
         }
         while p < k {
-            step::<S, MV, NR, MASKED>(a.add(p * g.lda), b.add(p * g.rsb), g.csb, mask, &mut acc);
+            step::<S, B, MV, NR, MASKED>(a.add(p * g.lda), &bs, p, mask, &mut acc);
             p += 1;
         }
 
@@ -168,114 +214,84 @@ unsafe fn tile<S: Simd, const MV: usize, const NR: usize, const MASKED: bool>(
             }
         }
         let acc = spill;
+
+        // The epilogue: `r = α·acc (+ old C or bias)`, as one FMA when scaled, then ReLU.
         let scaled = g.alpha != <S::T as Scalar>::from_f64(1.0);
         let alpha = S::splat(g.alpha);
-
-        if g.rsc == 1 {
-            // Column layout: C(i, j) = c[i + j·csc], vector loads and stores.
-            for (j, accj) in acc.iter().enumerate() {
-                let cj = c.add(j * g.csc);
-                for (v, &r) in accj.iter().enumerate() {
-                    let last = MASKED && v == MV - 1;
-                    let cp = cj.add(v * l);
-                    let mut r = if scaled { S::mul(r, alpha) } else { r };
-                    match init {
-                        Init::Zero => {}
-                        Init::Acc => {
-                            let old = if last {
-                                S::load_m(cp, mask)
-                            } else {
-                                S::load(cp)
-                            };
-                            r = S::add(r, old);
-                        }
-                        Init::Bias(bias) => {
-                            let bp = bias.add(v * l);
-                            let old = if last {
-                                S::load_m(bp, mask)
-                            } else {
-                                S::load(bp)
-                            };
-                            r = S::add(r, old);
-                        }
-                    }
-                    if g.relu {
-                        r = S::max(r, S::zero());
-                    }
-                    if last {
-                        S::store_m(cp, mask, r);
-                    } else {
-                        S::store(cp, r);
-                    }
+        for (j, accj) in acc.iter().enumerate() {
+            let cj = c.add(j * g.ldc);
+            for (v, &r) in accj.iter().enumerate() {
+                let last = MASKED && v == MV - 1;
+                let cp = cj.add(v * l);
+                let load = |q: *const S::T| if last { S::load_m(q, mask) } else { S::load(q) };
+                let old = match init {
+                    Init::Zero => None,
+                    Init::Acc => Some(load(cp)),
+                    Init::Bias(bias) => Some(load(bias.add(v * l))),
+                };
+                let mut r = match (old, scaled) {
+                    (None, false) => r,
+                    (None, true) => S::mul(r, alpha),
+                    (Some(o), false) => S::add(r, o),
+                    (Some(o), true) => S::fma(r, alpha, o),
+                };
+                if g.relu {
+                    r = S::max(r, S::zero());
                 }
-            }
-        } else {
-            // Transposed layout: spill one vector at a time (only this one-vector buffer
-            // has its address taken, so the accumulators stay in registers) and store
-            // element by element.
-            let zero = <S::T as Scalar>::from_f64(0.0);
-            let mut one = [S::zero()];
-            for (j, accj) in acc.iter().enumerate() {
-                for (v, &r) in accj.iter().enumerate() {
-                    one[0] = r;
-                    let base = one.as_ptr() as *const S::T;
-                    let rows = l.min(mr.saturating_sub(v * l));
-                    for e in 0..rows {
-                        // `base` holds `LANES` elements and `e < rows <= LANES`; the row
-                        // `i = v·L + e < mr`.
-                        let i = v * l + e;
-                        let mut r = *base.add(e);
-                        if scaled {
-                            r *= g.alpha;
-                        }
-                        let cp = c.add(i * g.rsc + j * g.csc);
-                        match init {
-                            Init::Zero => {}
-                            Init::Acc => r += *cp,
-                            Init::Bias(bias) => r += *bias.add(i),
-                        }
-                        if g.relu && r.partial_cmp(&zero) != Some(core::cmp::Ordering::Greater) {
-                            r = zero;
-                        }
-                        *cp = r;
-                    }
+                if last {
+                    S::store_m(cp, mask, r);
+                } else {
+                    S::store(cp, r);
                 }
             }
         }
     }
 }
 
-/// Columns `j0 .. j0+NR` of `C`, all rows.
+/// Columns `j0 .. j0+NR` of `C`, all rows, reading `B` through `bs`.
 // Inlined into the instruction-set entry points in optimised builds (so the
 // intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
 #[cfg_attr(debug_assertions, inline(never))]
 #[cfg_attr(not(debug_assertions), inline(always))]
-unsafe fn columns<S: Simd, const MV: usize, const NR: usize>(g: &Gemm<S::T>, j0: usize) {
+unsafe fn columns<S: Simd, B: BSource<S::T>, const MV: usize, const NR: usize>(
+    g: &Gemm<S::T>,
+    bs: B,
+    j0: usize,
+) {
     let l = S::LANES;
     // SAFETY: `j0 + NR <= n` (the caller's loop condition) and every row offset `i` below
     // satisfies `i < m`, so each tile lies inside the product the `Gemm` contract covers;
     // the `MASKED` tile gets `0 < mr < LANES`, as `tile` requires.
     unsafe {
-        let b = g.b.add(j0 * g.csb);
-        let c = g.c.add(j0 * g.csc);
+        let c = g.c.add(j0 * g.ldc);
         let mut i = 0;
         while i + MV * l <= g.m {
-            tile::<S, MV, NR, false>(g, g.a.add(i), b, c.add(i * g.rsc), MV * l, g.init.offset(i));
+            tile::<S, B, MV, NR, false>(g, g.a.add(i), bs, c.add(i), MV * l, g.init.offset(i));
             i += MV * l;
         }
         while i + l <= g.m {
-            tile::<S, 1, NR, false>(g, g.a.add(i), b, c.add(i * g.rsc), l, g.init.offset(i));
+            tile::<S, B, 1, NR, false>(g, g.a.add(i), bs, c.add(i), l, g.init.offset(i));
             i += l;
         }
         if i < g.m {
-            tile::<S, 1, NR, true>(
-                g,
-                g.a.add(i),
-                b,
-                c.add(i * g.rsc),
-                g.m - i,
-                g.init.offset(i),
-            );
+            tile::<S, B, 1, NR, true>(g, g.a.add(i), bs, c.add(i), g.m - i, g.init.offset(i));
+        }
+    }
+}
+
+/// Columns `j0 .. j0+NR` of `C` with the `B` source that suits its layout.
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+unsafe fn columns_any<S: Simd, const MV: usize, const NR: usize>(g: &Gemm<S::T>, j0: usize) {
+    // SAFETY: the caller's contract (`j0 + NR <= n`); both sources address
+    // `b + p·rsb + j·csb` for the tile's columns `j0 + j`.
+    unsafe {
+        let b = g.b.add(j0 * g.csb);
+        if g.csb == 1 {
+            columns::<S, Rows<S::T>, MV, NR>(g, Rows { b, rsb: g.rsb }, j0)
+        } else {
+            const { assert!(NR <= 3 * COL_GROUPS) };
+            columns::<S, Cols<S::T>, MV, NR>(g, Cols::new(b, g.csb), j0)
         }
     }
 }
@@ -291,7 +307,7 @@ unsafe fn columns<S: Simd, const MV: usize, const NR: usize>(g: &Gemm<S::T>, j0:
 pub(crate) unsafe fn gemm<S: Simd, const MV: usize, const NR: usize>(g: &Gemm<S::T>) {
     let panel_rows = MV * S::LANES;
     let kb = (K_BLOCK_BYTES / (panel_rows * core::mem::size_of::<S::T>())).max(16);
-    if g.k <= 2 * kb || g.rsc != 1 {
+    if g.k <= 2 * kb {
         // SAFETY: the contract is forwarded unchanged.
         return unsafe { gemm_cols::<S, MV, NR>(g) };
     }
@@ -319,8 +335,7 @@ pub(crate) unsafe fn gemm<S: Simd, const MV: usize, const NR: usize>(g: &Gemm<S:
                     rsb: g.rsb,
                     csb: g.csb,
                     c: g.c.add(i0),
-                    rsc: 1,
-                    csc: g.csc,
+                    ldc: g.ldc,
                     init: if k0 == 0 {
                         g.init.offset(i0)
                     } else {
@@ -350,31 +365,97 @@ unsafe fn gemm_cols<S: Simd, const MV: usize, const NR: usize>(g: &Gemm<S::T>) {
     unsafe {
         let mut j = 0;
         while j + NR <= g.n {
-            columns::<S, MV, NR>(g, j);
+            columns_any::<S, MV, NR>(g, j);
             j += NR;
         }
         while NR > 4 && j + 4 <= g.n {
-            columns::<S, MV, 4>(g, j);
+            columns_any::<S, MV, 4>(g, j);
             j += 4;
         }
         while NR > 2 && j + 2 <= g.n {
-            columns::<S, MV, 2>(g, j);
+            columns_any::<S, MV, 2>(g, j);
             j += 2;
         }
         while j < g.n {
-            columns::<S, 4, 1>(g, j);
+            columns_any::<S, 4, 1>(g, j);
             j += 1;
         }
     }
 }
 
-/// The panel depth of [`input_grad_packed`]: its stack panel holds `KC` vectors
-/// (8 KiB with AVX-512).
+/// The panel of [`input_grad_wt`] holds `KC` vectors (8 KiB with AVX-512), and that path
+/// takes layers with at most `KC` outputs.
 pub(crate) const KC: usize = 128;
 
+/// Vectors in [`input_grad_packed`]'s panel of `dyᵀ` (32 KiB with AVX-512): 256 steps of
+/// the product for `MV = 2`, enough for layers of up to 256 outputs in one block.
+const PANEL_VECS: usize = 512;
+/// Vectors in [`input_grad_packed`]'s buffer of `dxᵀ` (8 KiB with AVX-512).
+const OUT_VECS: usize = 128;
+
+/// `dst[c + r·ldd] = src[r + c·lds]` (plus the old `dst` when `add`) for `r < rows`,
+/// `c < cols`: a column-major `rows×cols` block written transposed, in `LANES × LANES`
+/// register transposes with scalar edges.
+///
+/// SAFETY contract: those elements of `src` are readable and of `dst` writable, and the
+/// two do not overlap.
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn transpose<S: Simd>(
+    src: *const S::T,
+    lds: usize,
+    dst: *mut S::T,
+    ldd: usize,
+    rows: usize,
+    cols: usize,
+    add: bool,
+) {
+    let l = S::LANES;
+    let (fr, fc) = (rows - rows % l, cols - cols % l);
+    // SAFETY: full blocks cover `r0 .. r0+l <= fr <= rows` and `c0 .. c0+l <= fc <= cols`,
+    // which is what `transpose_block` reads and writes; the scalar edges stay inside
+    // `rows × cols` too.
+    unsafe {
+        let mut c0 = 0;
+        while c0 < fc {
+            let mut r0 = 0;
+            while r0 < fr {
+                S::transpose_block(
+                    src.add(r0 + c0 * lds),
+                    lds,
+                    dst.add(c0 + r0 * ldd),
+                    ldd,
+                    add,
+                );
+                r0 += l;
+            }
+            c0 += l;
+        }
+        let scalar = |r: usize, c: usize| {
+            let v = *src.add(r + c * lds);
+            let d = dst.add(c + r * ldd);
+            *d = if add { *d + v } else { v };
+        };
+        for c in 0..fc {
+            for r in fr..rows {
+                scalar(r, c);
+            }
+        }
+        for c in fc..cols {
+            for r in 0..rows {
+                scalar(r, c);
+            }
+        }
+    }
+}
+
 /// `dx (i×b) = wᵀ (i×o) · dy (o×b)`, all column-major, computed as `dxᵀ = dyᵀ · w`: a
-/// block of `LANES` samples of `dy` is transposed into a stack panel so vectors run along
-/// the samples, `w`'s columns are broadcast, and the tile is stored transposed.
+/// block of `MV` vectors of samples of `dy` is transposed into a stack panel, so vectors
+/// run along the samples and `w`'s contiguous columns are broadcast; the product (an
+/// ordinary [`gemm`]) goes to a stack buffer, which is transposed into `dx`. Both
+/// transposes move `(o + i)·b` elements in register blocks, against the `o·i·b`
+/// multiply-adds of the product.
 ///
 /// SAFETY contract: `w` has `o·i` readable elements, `dy` has `o·b`, `dx` has `i·b`
 /// writable ones and overlaps neither.
@@ -382,7 +463,7 @@ pub(crate) const KC: usize = 128;
 // intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
 #[cfg_attr(debug_assertions, inline(never))]
 #[cfg_attr(not(debug_assertions), inline(always))]
-pub(crate) unsafe fn input_grad_packed<S: Simd, const NR: usize>(
+pub(crate) unsafe fn input_grad_packed<S: Simd, const MV: usize, const NR: usize>(
     w: *const S::T,
     dy: *const S::T,
     dx: *mut S::T,
@@ -390,44 +471,49 @@ pub(crate) unsafe fn input_grad_packed<S: Simd, const NR: usize>(
     i: usize,
     b: usize,
 ) {
-    let l = S::LANES;
-    // SAFETY: the panel has `KC·LANES` elements and we write `p·l + jj` with `p < kc <= KC`,
-    // `jj < jr <= l`; we read `dy[o0 + p + (j0 + jj)·o]` with `o0 + p < o`, `j0 + jj < b`.
-    // The product handed to `gemm` reads A = panel rows `< jr` (masked when `jr < l`),
-    // columns `< kc`; B(p, n) = w[o0 + p + n·o], `p < kc`, `n < i`: inside `w`; writes
-    // C(jj, n) = dx[(j0 + jj)·i + n], inside `dx`.
+    let jb = MV * S::LANES;
+    let (kci, nbc) = (PANEL_VECS / MV, OUT_VECS / MV);
+    // SAFETY: the panel holds `kci·jb` elements and receives `panel[jj + p·jb]` for
+    // `jj < jr <= jb`, `p < kc <= kci`, read from `dy[o0 + p + (j0 + jj)·o]` with
+    // `o0 + p < o`, `j0 + jj < b`. The product reads A = panel (`jr` rows of `kc`
+    // columns, leading dimension `jb`) and B(p, n) = w[o0 + p + (n0 + n)·o] with
+    // `p < kc`, `n0 + n < i`: inside `w`; it writes `out[jj + n·jb]`, `n < nb <= nbc`,
+    // inside the buffer's `nbc·jb` elements, which are then written to
+    // `dx[n0 + n + (j0 + jj)·i]`, inside `dx`.
     unsafe {
-        let mut panel = [S::zero(); KC];
+        let mut panel = [S::zero(); PANEL_VECS];
+        let mut out = [S::zero(); OUT_VECS];
         let pp = panel.as_mut_ptr() as *mut S::T;
+        let op = out.as_mut_ptr() as *mut S::T;
         let mut j0 = 0;
         while j0 < b {
-            let jr = l.min(b - j0);
+            let jr = jb.min(b - j0);
             let mut o0 = 0;
             while o0 < o {
-                let kc = KC.min(o - o0);
-                for jj in 0..jr {
-                    let col = dy.add(o0 + (j0 + jj) * o);
-                    for p in 0..kc {
-                        *pp.add(p * l + jj) = *col.add(p);
-                    }
+                let kc = kci.min(o - o0);
+                transpose::<S>(dy.add(o0 + j0 * o), o, pp, jb, kc, jr, false);
+                let mut n0 = 0;
+                while n0 < i {
+                    let nb = nbc.min(i - n0);
+                    let g = Gemm {
+                        m: jr,
+                        n: nb,
+                        k: kc,
+                        a: pp as *const S::T,
+                        lda: jb,
+                        b: w.add(o0 + n0 * o),
+                        rsb: 1,
+                        csb: o,
+                        c: op,
+                        ldc: jb,
+                        init: Init::Zero,
+                        relu: false,
+                        alpha: <S::T as Scalar>::from_f64(1.0),
+                    };
+                    gemm::<S, MV, NR>(&g);
+                    transpose::<S>(op, jb, dx.add(n0 + j0 * i), i, jr, nb, o0 > 0);
+                    n0 += nb;
                 }
-                let g = Gemm {
-                    m: jr,
-                    n: i,
-                    k: kc,
-                    a: pp as *const S::T,
-                    lda: l,
-                    b: w.add(o0),
-                    rsb: 1,
-                    csb: o,
-                    c: dx.add(j0 * i),
-                    rsc: i,
-                    csc: 1,
-                    init: if o0 == 0 { Init::Zero } else { Init::Acc },
-                    relu: false,
-                    alpha: <S::T as Scalar>::from_f64(1.0),
-                };
-                gemm::<S, 1, NR>(&g);
                 o0 += kc;
             }
             j0 += jr;
@@ -487,8 +573,7 @@ pub(crate) unsafe fn input_grad_wt<S: Simd, const MV: usize, const NR: usize>(
                 rsb: 1,
                 csb: o,
                 c: dx.add(n0),
-                rsc: 1,
-                csc: i,
+                ldc: i,
                 init: Init::Zero,
                 relu: false,
                 alpha: <S::T as Scalar>::from_f64(1.0),

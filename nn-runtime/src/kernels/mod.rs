@@ -142,12 +142,11 @@ unsafe fn run<T: Scalar>(op: &Op<T>) {
                 }
             }
         }
-        run_generic::<Portable<T, 4>, 2, 4, 8>(op)
+        run_generic::<Portable<T, 4>, 2, 4>(op)
     }
 }
 
-/// The body of every entry point: `MV × NR` tiles for column-layout products, `1 × NRT`
-/// tiles for the transposed input gradient.
+/// The body of every entry point: `MV × NR` register tiles.
 ///
 /// # Safety
 /// As for [`run`]; and `S`'s instruction set must be enabled in the caller.
@@ -155,7 +154,7 @@ unsafe fn run<T: Scalar>(op: &Op<T>) {
 // intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
 #[cfg_attr(debug_assertions, inline(never))]
 #[cfg_attr(not(debug_assertions), inline(always))]
-unsafe fn run_generic<S: Simd, const MV: usize, const NR: usize, const NRT: usize>(op: &Op<S::T>) {
+unsafe fn run_generic<S: Simd, const MV: usize, const NR: usize>(op: &Op<S::T>) {
     // SAFETY: the contracts are forwarded unchanged.
     unsafe {
         match *op {
@@ -169,7 +168,7 @@ unsafe fn run_generic<S: Simd, const MV: usize, const NR: usize, const NRT: usiz
                     // Few outputs: transposing w is cheaper than transposing dy and dx.
                     gemm::input_grad_wt::<S, MV, NR>(w, dy, dx, o, i, b)
                 } else if b >= S::LANES {
-                    gemm::input_grad_packed::<S, NRT>(w, dy, dx, o, i, b)
+                    gemm::input_grad_packed::<S, MV, NR>(w, dy, dx, o, i, b)
                 } else {
                     gemm::input_grad_dot::<S>(w, dy, dx, o, i, b)
                 }
@@ -187,19 +186,19 @@ mod x86 {
     // contract is forwarded from `run`.
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn run_v4_f32(op: &Op<f32>) {
-        unsafe { run_generic::<V4F32, 2, 8, 16>(op) }
+        unsafe { run_generic::<V4F32, 2, 12>(op) }
     }
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn run_v4_f64(op: &Op<f64>) {
-        unsafe { run_generic::<V4F64, 2, 8, 16>(op) }
+        unsafe { run_generic::<V4F64, 2, 8>(op) }
     }
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn run_v3_f32(op: &Op<f32>) {
-        unsafe { run_generic::<V3F32, 2, 6, 12>(op) }
+        unsafe { run_generic::<V3F32, 2, 6>(op) }
     }
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn run_v3_f64(op: &Op<f64>) {
-        unsafe { run_generic::<V3F64, 2, 6, 12>(op) }
+        unsafe { run_generic::<V3F64, 2, 6>(op) }
     }
 }
 
@@ -316,8 +315,7 @@ fn forward_large<T: Scalar, const O: usize, const I: usize, const B: usize>(
         rsb: 1,
         csb: I,
         c: y.as_mut_slice().as_mut_ptr(),
-        rsc: 1,
-        csc: O,
+        ldc: O,
         init: match b {
             Some(b) => Init::Bias(b.as_slice().as_ptr()),
             None => Init::Zero,
@@ -533,8 +531,7 @@ pub fn dense_weight_grad_scaled<T: Scalar, const O: usize, const I: usize, const
         rsb: I,
         csb: 1,
         c: dw.as_mut_slice().as_mut_ptr(),
-        rsc: 1,
-        csc: O,
+        ldc: O,
         init: if accumulate { Init::Acc } else { Init::Zero },
         relu: false,
         alpha,

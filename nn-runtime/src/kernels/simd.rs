@@ -47,6 +47,67 @@ pub(crate) trait Simd: Copy {
     unsafe fn max(a: Self::V, b: Self::V) -> Self::V;
     /// The sum of all lanes.
     unsafe fn reduce(v: Self::V) -> Self::T;
+
+    /// `dst[c + r·ldd] = src[r + c·lds]` (plus the old `dst` when `add`) for
+    /// `r, c < LANES`: one square block written transposed. Reads `LANES` vectors at
+    /// `src + c·lds` and writes `LANES` vectors at `dst + r·ldd`, which must not overlap.
+    /// This default moves one element at a time.
+    #[inline(always)]
+    unsafe fn transpose_block(
+        src: *const Self::T,
+        lds: usize,
+        dst: *mut Self::T,
+        ldd: usize,
+        add: bool,
+    ) {
+        for c in 0..Self::LANES {
+            for r in 0..Self::LANES {
+                // SAFETY: `r, c < LANES`: inside the vectors the contract names.
+                unsafe {
+                    let v = *src.add(r + c * lds);
+                    let d = dst.add(c + r * ldd);
+                    *d = if add { *d + v } else { v };
+                }
+            }
+        }
+    }
+}
+
+/// The index vectors of one stage of a butterfly transpose of `N × N` elements with
+/// two-source permutes: stage `s` swaps bit `s` of the row and lane numbers. Rows `i`
+/// and `i + h` (`h = 2^s`, bit `s` of `i` clear) become `permute(row i, lo, row i+h)` and
+/// `permute(row i, hi, row i+h)`, where index `N + x` selects lane `x` of the second
+/// source.
+#[cfg(target_arch = "x86_64")]
+const fn butterfly<const N: usize>(s: u32) -> [[i64; N]; 2] {
+    let h = 1usize << s;
+    let (mut lo, mut hi) = ([0i64; N], [0i64; N]);
+    let mut l = 0;
+    while l < N {
+        if l & h == 0 {
+            lo[l] = l as i64;
+            hi[l] = (l + h) as i64;
+        } else {
+            lo[l] = (N + l - h) as i64;
+            hi[l] = (N + l) as i64;
+        }
+        l += 1;
+    }
+    [lo, hi]
+}
+
+/// [`butterfly`] as 32-bit indices (for permutes of 32-bit lanes).
+#[cfg(target_arch = "x86_64")]
+const fn butterfly32<const N: usize>(s: u32) -> [[i32; N]; 2] {
+    let b = butterfly::<N>(s);
+    let mut out = [[0i32; N]; 2];
+    let mut l = 0;
+    while l < N {
+        out[0][l] = b[0][l] as i32;
+        out[1][l] = b[1][l] as i32;
+        l += 1;
+    }
+    out
 }
 
 /// Portable vectors of `N` elements: plain arrays the compiler vectorises.
@@ -159,7 +220,7 @@ pub(crate) use x86::*;
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::Simd;
+    use super::{butterfly, butterfly32, Simd};
     use core::arch::x86_64::*;
 
     /// AVX-512F, `f32` (16 lanes).
@@ -246,6 +307,49 @@ mod x86 {
         unsafe fn reduce(v: __m512) -> f32 {
             _mm512_reduce_add_ps(v)
         }
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        unsafe fn transpose_block(
+            src: *const f32,
+            lds: usize,
+            dst: *mut f32,
+            ldd: usize,
+            add: bool,
+        ) {
+            const IDX: [[[i32; 16]; 2]; 4] = [
+                butterfly32(0),
+                butterfly32(1),
+                butterfly32(2),
+                butterfly32(3),
+            ];
+            // Four butterfly stages of 16 two-source permutes (see `butterfly`).
+            unsafe {
+                let mut x = [_mm512_setzero_ps(); 16];
+                for (c, xc) in x.iter_mut().enumerate() {
+                    *xc = _mm512_loadu_ps(src.add(c * lds));
+                }
+                for (s, [lo, hi]) in IDX.iter().enumerate() {
+                    let h = 1 << s;
+                    let lo = _mm512_loadu_si512(lo.as_ptr().cast());
+                    let hi = _mm512_loadu_si512(hi.as_ptr().cast());
+                    let mut y = x;
+                    for i in (0..16).filter(|i| i & h == 0) {
+                        y[i] = _mm512_permutex2var_ps(x[i], lo, x[i + h]);
+                        y[i + h] = _mm512_permutex2var_ps(x[i], hi, x[i + h]);
+                    }
+                    x = y;
+                }
+                for (r, &v) in x.iter().enumerate() {
+                    let d = dst.add(r * ldd);
+                    let v = if add {
+                        _mm512_add_ps(_mm512_loadu_ps(d), v)
+                    } else {
+                        v
+                    };
+                    _mm512_storeu_ps(d, v);
+                }
+            }
+        }
     }
 
     impl Simd for V4F64 {
@@ -312,6 +416,44 @@ mod x86 {
         #[target_feature(enable = "avx512f")]
         unsafe fn reduce(v: __m512d) -> f64 {
             _mm512_reduce_add_pd(v)
+        }
+        #[inline]
+        #[target_feature(enable = "avx512f")]
+        unsafe fn transpose_block(
+            src: *const f64,
+            lds: usize,
+            dst: *mut f64,
+            ldd: usize,
+            add: bool,
+        ) {
+            const IDX: [[[i64; 8]; 2]; 3] = [butterfly(0), butterfly(1), butterfly(2)];
+            // Three butterfly stages of 8 two-source permutes (see `butterfly`).
+            unsafe {
+                let mut x = [_mm512_setzero_pd(); 8];
+                for (c, xc) in x.iter_mut().enumerate() {
+                    *xc = _mm512_loadu_pd(src.add(c * lds));
+                }
+                for (s, [lo, hi]) in IDX.iter().enumerate() {
+                    let h = 1 << s;
+                    let lo = _mm512_loadu_si512(lo.as_ptr().cast());
+                    let hi = _mm512_loadu_si512(hi.as_ptr().cast());
+                    let mut y = x;
+                    for i in (0..8).filter(|i| i & h == 0) {
+                        y[i] = _mm512_permutex2var_pd(x[i], lo, x[i + h]);
+                        y[i + h] = _mm512_permutex2var_pd(x[i], hi, x[i + h]);
+                    }
+                    x = y;
+                }
+                for (r, &v) in x.iter().enumerate() {
+                    let d = dst.add(r * ldd);
+                    let v = if add {
+                        _mm512_add_pd(_mm512_loadu_pd(d), v)
+                    } else {
+                        v
+                    };
+                    _mm512_storeu_pd(d, v);
+                }
+            }
         }
     }
 
@@ -391,6 +533,59 @@ mod x86 {
             let s = _mm_add_ss(s, _mm_shuffle_ps::<1>(s, s));
             _mm_cvtss_f32(s)
         }
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn transpose_block(
+            src: *const f32,
+            lds: usize,
+            dst: *mut f32,
+            ldd: usize,
+            add: bool,
+        ) {
+            // Pairs interleaved, then pairs of pairs, then the 128-bit halves exchanged.
+            unsafe {
+                let x: [__m256; 8] = core::array::from_fn(|c| _mm256_loadu_ps(src.add(c * lds)));
+                let t = [
+                    _mm256_unpacklo_ps(x[0], x[1]),
+                    _mm256_unpackhi_ps(x[0], x[1]),
+                    _mm256_unpacklo_ps(x[2], x[3]),
+                    _mm256_unpackhi_ps(x[2], x[3]),
+                    _mm256_unpacklo_ps(x[4], x[5]),
+                    _mm256_unpackhi_ps(x[4], x[5]),
+                    _mm256_unpacklo_ps(x[6], x[7]),
+                    _mm256_unpackhi_ps(x[6], x[7]),
+                ];
+                let u = [
+                    _mm256_shuffle_ps::<0x44>(t[0], t[2]),
+                    _mm256_shuffle_ps::<0xEE>(t[0], t[2]),
+                    _mm256_shuffle_ps::<0x44>(t[1], t[3]),
+                    _mm256_shuffle_ps::<0xEE>(t[1], t[3]),
+                    _mm256_shuffle_ps::<0x44>(t[4], t[6]),
+                    _mm256_shuffle_ps::<0xEE>(t[4], t[6]),
+                    _mm256_shuffle_ps::<0x44>(t[5], t[7]),
+                    _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
+                ];
+                let y = [
+                    _mm256_permute2f128_ps::<0x20>(u[0], u[4]),
+                    _mm256_permute2f128_ps::<0x20>(u[1], u[5]),
+                    _mm256_permute2f128_ps::<0x20>(u[2], u[6]),
+                    _mm256_permute2f128_ps::<0x20>(u[3], u[7]),
+                    _mm256_permute2f128_ps::<0x31>(u[0], u[4]),
+                    _mm256_permute2f128_ps::<0x31>(u[1], u[5]),
+                    _mm256_permute2f128_ps::<0x31>(u[2], u[6]),
+                    _mm256_permute2f128_ps::<0x31>(u[3], u[7]),
+                ];
+                for (r, &v) in y.iter().enumerate() {
+                    let d = dst.add(r * ldd);
+                    let v = if add {
+                        _mm256_add_ps(_mm256_loadu_ps(d), v)
+                    } else {
+                        v
+                    };
+                    _mm256_storeu_ps(d, v);
+                }
+            }
+        }
     }
 
     impl Simd for V3F64 {
@@ -462,6 +657,41 @@ mod x86 {
             let s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd::<1>(v));
             let s = _mm_add_sd(s, _mm_unpackhi_pd(s, s));
             _mm_cvtsd_f64(s)
+        }
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn transpose_block(
+            src: *const f64,
+            lds: usize,
+            dst: *mut f64,
+            ldd: usize,
+            add: bool,
+        ) {
+            // Pairs interleaved, then the 128-bit halves exchanged.
+            unsafe {
+                let x: [__m256d; 4] = core::array::from_fn(|c| _mm256_loadu_pd(src.add(c * lds)));
+                let t = [
+                    _mm256_unpacklo_pd(x[0], x[1]),
+                    _mm256_unpackhi_pd(x[0], x[1]),
+                    _mm256_unpacklo_pd(x[2], x[3]),
+                    _mm256_unpackhi_pd(x[2], x[3]),
+                ];
+                let y = [
+                    _mm256_permute2f128_pd::<0x20>(t[0], t[2]),
+                    _mm256_permute2f128_pd::<0x20>(t[1], t[3]),
+                    _mm256_permute2f128_pd::<0x31>(t[0], t[2]),
+                    _mm256_permute2f128_pd::<0x31>(t[1], t[3]),
+                ];
+                for (r, &v) in y.iter().enumerate() {
+                    let d = dst.add(r * ldd);
+                    let v = if add {
+                        _mm256_add_pd(_mm256_loadu_pd(d), v)
+                    } else {
+                        v
+                    };
+                    _mm256_storeu_pd(d, v);
+                }
+            }
         }
     }
 }

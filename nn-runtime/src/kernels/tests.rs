@@ -191,7 +191,7 @@ sizes!(small_batches: (17, 17, 3), (33, 7, 7), (7, 33, 7), (127, 17, 3), (17, 12
     (16, 784, 1), (70, 40, 1));
 sizes!(batches: (33, 17, 17), (17, 33, 33), (127, 33, 17), (33, 127, 33), (128, 64, 32),
     (7, 1025, 17), (1025, 7, 17), (64, 1, 33), (1, 64, 33), (3, 17, 127), (17, 3, 1025),
-    (10, 128, 64), (256, 130, 33));
+    (10, 128, 64), (256, 130, 33), (300, 70, 40), (513, 65, 64), (256, 256, 32));
 
 #[test]
 fn reports_a_level() {
@@ -227,4 +227,68 @@ fn runs_on_a_small_stack() {
         .unwrap()
         .join()
         .unwrap();
+}
+
+/// `gemm::transpose` (the input gradient's panel and output) against a plain loop, on
+/// every instruction set, for full register blocks, edges and the accumulating form.
+fn check_transpose<S: simd::Simd>() {
+    let l = S::LANES;
+    for &(rows, cols) in &[
+        (1, 1),
+        (l, l),
+        (2 * l, l),
+        (l, 3 * l),
+        (l + 3, 2 * l + 1),
+        (7, 33),
+        (33, 7),
+        (3 * l - 1, l - 1),
+    ] {
+        let (lds, ldd) = (rows + 5, cols + 3);
+        let src: Vec<S::T> = (0..lds * cols)
+            .map(|n| <S::T as Scalar>::from_f64(n as f64))
+            .collect();
+        for add in [false, true] {
+            let init = |n: usize| <S::T as Scalar>::from_f64(-(n as f64) * 0.5);
+            let mut dst: Vec<S::T> = (0..ldd * rows).map(init).collect();
+            // SAFETY: `src` holds `rows` rows of `cols` columns at leading dimension `lds`,
+            // `dst` `cols` rows of `rows` columns at `ldd`; the instruction set was
+            // checked by the caller.
+            unsafe {
+                gemm::transpose::<S>(src.as_ptr(), lds, dst.as_mut_ptr(), ldd, rows, cols, add)
+            };
+            for (n, got) in dst.iter().enumerate() {
+                let (c, r) = (n % ldd, n / ldd);
+                let want = if c < cols {
+                    let v = (r + c * lds) as f64;
+                    if add {
+                        v + init(n).to_f64()
+                    } else {
+                        v
+                    }
+                } else {
+                    init(n).to_f64() // padding between the columns is never written
+                };
+                assert_eq!(got.to_f64(), want, "{rows}x{cols} add={add}: element {n}");
+            }
+        }
+    }
+}
+
+#[test]
+fn transposes() {
+    check_transpose::<Portable<f32, 4>>();
+    check_transpose::<Portable<f64, 4>>();
+    #[cfg(target_arch = "x86_64")]
+    {
+        use simd::{V3F32, V3F64, V4F32, V4F64};
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            check_transpose::<V3F32>();
+            check_transpose::<V3F64>();
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            check_transpose::<V4F32>();
+            check_transpose::<V4F64>();
+        }
+    }
 }
