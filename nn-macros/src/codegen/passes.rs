@@ -21,14 +21,26 @@ fn fused_end(cx: &Ctx<'_>) -> Option<Fused> {
     }
 }
 
-/// `&__nn_tape.input` or `&__nn_tape.out{i-1}`: the input of layer `i`.
+/// The input of layer `i` as a place, `(*__nn_in0)` or `(*__nn_o{i-1})`: the training
+/// passes take the input and every layer's output as references of these names (from a
+/// tape, or from locals, so training never copies the input into a tape).
 fn tape_input(i: usize) -> TokenStream {
     if i == 0 {
-        quote!(__nn_tape.input)
+        quote!((*__nn_in0))
     } else {
-        let f = format_ident!("out{}", i - 1);
-        quote!(__nn_tape.#f)
+        tape_output(i - 1)
     }
+}
+
+/// The output of layer `i` as a place, `(*__nn_o{i})`.
+fn tape_output(i: usize) -> TokenStream {
+    let r = out_ref(i);
+    quote!((*#r))
+}
+
+/// The name of the reference to layer `i`'s output.
+fn out_ref(i: usize) -> Ident {
+    format_ident!("__nn_o{}", i)
 }
 
 fn out_field(i: usize) -> Ident {
@@ -107,21 +119,16 @@ fn forward_body(cx: &Ctx<'_>) -> TokenStream {
     }
 }
 
-/// Training forward: every layer's output kept in the tape.
-fn tape_body(cx: &Ctx<'_>) -> TokenStream {
+/// Training forward: every layer's output written to `(*__nn_o{i})` (the body of
+/// `__nn_fill`, whose parameters are `__nn_in0` and `&mut` references to the outputs).
+fn fill_body(cx: &Ctx<'_>) -> TokenStream {
     let p = &cx.p;
-    let tape = &cx.tape;
-    let inits = cx.net.layers.iter().map(|l| {
-        let f = out_field(l.index);
-        let z = cx.zeros(l.outputs);
-        quote!(#f: #z)
-    });
     let mut body = Vec::new();
     for l in &cx.net.layers {
         let f = &l.field;
         let src = tape_input(l.index);
-        let dst = out_field(l.index);
-        let copy = quote!(__nn_tape.#dst.copy_from(&#src););
+        let dst = tape_output(l.index);
+        let copy = quote!(#dst.copy_from(&#src););
         match l.kind {
             Kind::Dense { bias } => {
                 let b = if bias {
@@ -129,31 +136,28 @@ fn tape_body(cx: &Ctx<'_>) -> TokenStream {
                 } else {
                     quote!(::core::option::Option::None)
                 };
-                body.push(quote!(#p::kernels::dense_forward(&self.#f.weight, #b, &#src, &mut __nn_tape.#dst);));
+                body.push(
+                    quote!(#p::kernels::dense_forward(&self.#f.weight, #b, &#src, &mut #dst);),
+                );
             }
             Kind::Act(act) => {
                 let e = cx.act(act);
                 body.push(copy);
-                body.push(quote!(#p::activation::Activation::<T>::forward_inplace(&#e, __nn_tape.#dst.as_mut_slice());));
+                body.push(quote!(#p::activation::Activation::<T>::forward_inplace(&#e, #dst.as_mut_slice());));
             }
             Kind::Softmax => {
                 body.push(copy);
-                body.push(quote!(#p::activation::softmax_forward(&mut __nn_tape.#dst);));
+                body.push(quote!(#p::activation::softmax_forward(&mut #dst);));
             }
             Kind::PRelu => {
                 body.push(copy);
-                body.push(quote!(#p::activation::prelu_forward(self.#f.weight[0], __nn_tape.#dst.as_mut_slice());));
+                body.push(
+                    quote!(#p::activation::prelu_forward(self.#f.weight[0], #dst.as_mut_slice());),
+                );
             }
         }
     }
-    quote! {
-        let mut __nn_tape = #tape::<T, { B }> {
-            input: ::core::clone::Clone::clone(__nn_x),
-            #(#inits,)*
-        };
-        #(#body)*
-        __nn_tape
-    }
+    quote!(#(#body)*)
 }
 
 /// Where a backward pass delivers the parameter gradients.
@@ -188,7 +192,7 @@ fn chain_body(cx: &Ctx<'_>, start: Option<usize>, sink: Sink) -> TokenStream {
         let i = l.index;
         let f = &l.field;
         let input = tape_input(i);
-        let out = out_field(i);
+        let out = tape_output(i);
         // Where dLoss/d(input of this layer) goes.
         let prev = format_ident!("__nn_d{}", i.wrapping_sub(1));
         let zeros = cx.zeros(l.inputs);
@@ -201,10 +205,10 @@ fn chain_body(cx: &Ctx<'_>, start: Option<usize>, sink: Sink) -> TokenStream {
                 }
                 Kind::Act(act) => {
                     let e = cx.act(act);
-                    quote!(#p::activation::Activation::<T>::backward(&#e, #input.as_slice(), __nn_tape.#out.as_slice(), #cur.as_slice(), (#dst).as_mut_slice());)
+                    quote!(#p::activation::Activation::<T>::backward(&#e, #input.as_slice(), #out.as_slice(), #cur.as_slice(), (#dst).as_mut_slice());)
                 }
                 Kind::Softmax => {
-                    quote!(#p::activation::softmax_backward(&__nn_tape.#out, #cur, #dst);)
+                    quote!(#p::activation::softmax_backward(&#out, #cur, #dst);)
                 }
                 Kind::PRelu => {
                     quote!(#p::activation::prelu_backward(self.#f.weight[0], #input.as_slice(), #cur.as_slice(), (#dst).as_mut_slice(), #ds);)
@@ -307,31 +311,64 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
         None => net.inputs,
     });
     let forward = forward_body(cx);
-    let tape_fwd = tape_body(cx);
+    let fill = fill_body(cx);
     let chain = chain_body(cx, chain_start, Sink::Grads);
     let sgd_chain = chain_body(cx, chain_start, Sink::Sgd);
     let last_in = tape_input(n - 1);
-    let last_out = out_field(n - 1);
+    let last_out = tape_output(n - 1);
     let zeros_out = cx.zeros(net.outputs());
+
+    // The training passes take the input and every output by reference: `__nn_in0`,
+    // `__nn_o0`, ... (see `tape_input`).
+    let refs: Vec<Ident> = ::core::iter::once(format_ident!("__nn_in0"))
+        .chain(net.layers.iter().map(|l| out_ref(l.index)))
+        .collect();
+    let out_types: Vec<TokenStream> = net
+        .layers
+        .iter()
+        .map(|l| {
+            let o = lit(l.outputs);
+            quote!(#p::SMatrix<T, #o, { B }>)
+        })
+        .collect();
+    let out_refs = &refs[1..];
+    let out_fields: Vec<Ident> = net.layers.iter().map(|l| out_field(l.index)).collect();
+    // Locals holding the outputs when no tape is built, and their zeros.
+    let locals: Vec<Ident> = net
+        .layers
+        .iter()
+        .map(|l| format_ident!("__nn_t{}", l.index))
+        .collect();
+    let local_zeros: Vec<TokenStream> = net.layers.iter().map(|l| cx.zeros(l.outputs)).collect();
+    // Forward into locals, then the references the chains and losses read.
+    let fill_locals = quote! {
+        #(let mut #locals = #local_zeros;)*
+        self.__nn_fill(__nn_x, #(&mut #locals),*);
+        let (#(#refs),*) = (__nn_x, #(&#locals),*);
+        let __nn_out = &#last_out;
+    };
+    let tape_refs = quote! {
+        let (#(#refs),*) = (&__nn_tape.input, #(&__nn_tape.#out_fields),*);
+    };
 
     // dLoss/dOutput -> the chain's start, through a fusable final activation.
     let backward_entry = match fused {
         Some(kind) => {
             let call = match kind {
                 Fused::Softmax => {
-                    quote!(#p::activation::softmax_backward(&__nn_tape.#last_out, __nn_d_output, &mut __nn_dz);)
+                    quote!(#p::activation::softmax_backward(&#last_out, __nn_d_output, &mut __nn_dz);)
                 }
                 Fused::Sigmoid => {
-                    quote!(#p::activation::Activation::<T>::backward(&#p::activation::Sigmoid, #last_in.as_slice(), __nn_tape.#last_out.as_slice(), __nn_d_output.as_slice(), __nn_dz.as_mut_slice());)
+                    quote!(#p::activation::Activation::<T>::backward(&#p::activation::Sigmoid, #last_in.as_slice(), #last_out.as_slice(), __nn_d_output.as_slice(), __nn_dz.as_mut_slice());)
                 }
             };
             quote! {
                 let mut __nn_dz = #zeros_out;
                 #call
-                self.__nn_chain(__nn_tape, &__nn_dz, __nn_grads, __nn_dx, true);
+                self.__nn_chain(#(#refs,)* &__nn_dz, __nn_grads, __nn_dx, true);
             }
         }
-        None => quote!(self.__nn_chain(__nn_tape, __nn_d_output, __nn_grads, __nn_dx, true);),
+        None => quote!(self.__nn_chain(#(#refs,)* __nn_d_output, __nn_grads, __nn_dx, true);),
     };
 
     // The loss and the gradient at the chain's start, then `chain_call` (which reads
@@ -372,8 +409,8 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
         },
     };
     let loss_and_start =
-        loss_then(quote!(self.__nn_chain(&__nn_tape, &__nn_dz, __nn_grads, __nn_dx, __nn_acc);));
-    let loss_and_sgd = loss_then(quote!(self.__nn_sgd_chain(&__nn_tape, &__nn_dz, lr);));
+        loss_then(quote!(self.__nn_chain(#(#refs,)* &__nn_dz, __nn_grads, __nn_dx, __nn_acc);));
+    let loss_and_sgd = loss_then(quote!(self.__nn_sgd_chain(#(#refs,)* &__nn_dz, lr);));
     let loss_only = match fused {
         Some(kind) => {
             let method = match kind {
@@ -424,8 +461,16 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             /// A training forward pass on a batch: the returned tape holds the input and
             /// every layer's output, for [`backward`](Self::backward).
             pub fn #m_forward_tape<const B: usize>(&self, x: &#xin) -> #tape<T, { B }> {
-                let __nn_x = x;
-                #tape_fwd
+                let mut __nn_tape = #tape::<T, { B }> {
+                    input: ::core::clone::Clone::clone(x),
+                    #(#out_fields: #local_zeros,)*
+                };
+                self.__nn_fill(x, #(&mut __nn_tape.#out_fields),*);
+                __nn_tape
+            }
+
+            fn __nn_fill<const B: usize>(&self, __nn_in0: &#xin, #(#out_refs: &mut #out_types),*) {
+                #fill
             }
 
             /// Back-propagates `d_output` (dLoss/dOutput for the batch recorded in `tape`):
@@ -450,29 +495,32 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
                 __nn_grads: &mut #grads<T>,
                 __nn_dx: ::core::option::Option<&mut #xin>,
             ) {
+                #tape_refs
                 #backward_entry
             }
 
             fn __nn_chain<const B: usize>(
                 &self,
-                __nn_tape: &#tape<T, { B }>,
+                __nn_in0: &#xin,
+                #(#out_refs: &#out_types,)*
                 __nn_d: &#chain_d,
                 __nn_grads: &mut #grads<T>,
                 __nn_dx: ::core::option::Option<&mut #xin>,
                 __nn_acc: bool,
             ) {
-                let _ = (&__nn_tape, &__nn_grads, __nn_acc);
+                let _ = (#(#refs,)* &__nn_grads, __nn_acc);
                 #chain
             }
 
             fn __nn_sgd_chain<const B: usize>(
                 &mut self,
-                __nn_tape: &#tape<T, { B }>,
+                __nn_in0: &#xin,
+                #(#out_refs: &#out_types,)*
                 __nn_d: &#chain_d,
                 __nn_lr: T,
             ) {
                 let __nn_alpha = -__nn_lr;
-                let _ = (&__nn_tape, __nn_d, __nn_alpha);
+                let _ = (#(#refs,)* __nn_d, __nn_alpha);
                 #sgd_chain
             }
 
@@ -495,18 +543,17 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             }
 
             fn __nn_accumulate<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>, __nn_dx: ::core::option::Option<&mut #xin>, __nn_acc: bool) -> T {
-                let (__nn_loss, __nn_y, __nn_grads) = (loss, y, grads);
-                let __nn_tape = self.forward_tape::<{ B }>(x);
-                let __nn_out = &__nn_tape.#last_out;
+                let (__nn_x, __nn_loss, __nn_y, __nn_grads) = (x, loss, y, grads);
+                #fill_locals
                 #loss_and_start
             }
 
             /// The loss on a batch, computed as stably as
             /// [`accumulate_gradients`](Self::accumulate_gradients) computes it.
             pub fn #m_loss<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L) -> T {
-                let (__nn_loss, __nn_y) = (loss, y);
-                let __nn_tape = self.forward_tape::<{ B }>(x);
-                let __nn_out = &__nn_tape.#last_out;
+                let (__nn_x, __nn_loss, __nn_y) = (x, loss, y);
+                #fill_locals
+                let _ = (#(#refs),*);
                 #loss_only
             }
 
@@ -539,9 +586,8 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             /// decay, clipping, other optimizers or checks of the gradients before they are
             /// applied, use the gradients and an optimizer (or the `Trainer`).
             pub fn #m_sgd<const B: usize, L: #p::Loss<T>>(&mut self, x: &#xin, y: &#yout, loss: &L, lr: T) -> T {
-                let (__nn_loss, __nn_y) = (loss, y);
-                let __nn_tape = self.forward_tape::<{ B }>(x);
-                let __nn_out = &__nn_tape.#last_out;
+                let (__nn_x, __nn_loss, __nn_y) = (x, loss, y);
+                #fill_locals
                 #loss_and_sgd
             }
         }
