@@ -172,6 +172,10 @@ fn kernels(c: &mut Criterion) {
     forward::<256, 256, 32>(c);
     weight_grad::<256, 64, 32>(c);
     input_grad::<10, 256, 32>(c);
+    forward::<10, 256, 32>(c);
+    weight_grad::<10, 256, 32>(c);
+    weight_grad::<16, 256, 32>(c);
+    forward::<16, 256, 32>(c);
     input_grad::<256, 256, 32>(c);
     input_grad::<10, 128, 32>(c);
     input_grad::<256, 256, 1>(c);

@@ -213,12 +213,11 @@ unsafe fn tile<S: Simd, B: BSource<S::T>, const MV: usize, const NR: usize, cons
                 core::ptr::write_volatile(sv, av);
             }
         }
-        let acc = spill;
 
         // The epilogue: `r = α·acc (+ old C or bias)`, as one FMA when scaled, then ReLU.
         let scaled = g.alpha != <S::T as Scalar>::from_f64(1.0);
         let alpha = S::splat(g.alpha);
-        for (j, accj) in acc.iter().enumerate() {
+        for (j, accj) in spill.iter().enumerate() {
             let cj = c.add(j * g.ldc);
             for (v, &r) in accj.iter().enumerate() {
                 let last = MASKED && v == MV - 1;
@@ -296,8 +295,8 @@ unsafe fn columns_any<S: Simd, const MV: usize, const NR: usize>(g: &Gemm<S::T>,
     }
 }
 
-/// The whole product with `MV × NR` tiles; leftover columns in tiles of 4, 2 and 1 (the
-/// last as a matrix-vector product with four vectors per tile).
+/// The whole product with `MV × NR` tiles; leftover columns in tiles of 8, 4, 2 and 1
+/// (the last as a matrix-vector product with four vectors per tile).
 ///
 /// SAFETY contract: the one documented on [`Gemm`].
 // Inlined into the instruction-set entry points in optimised builds (so the
@@ -363,10 +362,21 @@ const K_BLOCK_BYTES: usize = 16 * 1024;
 unsafe fn gemm_cols<S: Simd, const MV: usize, const NR: usize>(g: &Gemm<S::T>) {
     // SAFETY: each call covers columns `j .. j+width` with `j + width <= n`.
     unsafe {
+        // Where `NR`-wide tiles would leave 4 columns (NR = 12), end with two 8-wide
+        // tiles instead: a 4-wide tile has too few accumulators to keep the FMAs busy.
+        let wide_end = if NR == 12 && g.n % 12 == 4 && g.n >= 16 {
+            g.n - 16
+        } else {
+            g.n
+        };
         let mut j = 0;
-        while j + NR <= g.n {
+        while j + NR <= wide_end {
             columns_any::<S, MV, NR>(g, j);
             j += NR;
+        }
+        while NR > 8 && j + 8 <= g.n {
+            columns_any::<S, MV, 8>(g, j);
+            j += 8;
         }
         while NR > 4 && j + 4 <= g.n {
             columns_any::<S, MV, 4>(g, j);
@@ -472,7 +482,8 @@ pub(crate) unsafe fn input_grad_packed<S: Simd, const MV: usize, const NR: usize
     b: usize,
 ) {
     let jb = MV * S::LANES;
-    let (kci, nbc) = (PANEL_VECS / MV, OUT_VECS / MV);
+    // Output blocks a whole number of `NR`-wide tiles.
+    let (kci, nbc) = (PANEL_VECS / MV, OUT_VECS / MV / NR * NR);
     // SAFETY: the panel holds `kci·jb` elements and receives `panel[jj + p·jb]` for
     // `jj < jr <= jb`, `p < kc <= kci`, read from `dy[o0 + p + (j0 + jj)·o]` with
     // `o0 + p < o`, `j0 + jj < b`. The product reads A = panel (`jr` rows of `kc`

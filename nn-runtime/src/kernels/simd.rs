@@ -316,29 +316,31 @@ mod x86 {
             ldd: usize,
             add: bool,
         ) {
-            const IDX: [[[i32; 16]; 2]; 4] = [
-                butterfly32(0),
-                butterfly32(1),
-                butterfly32(2),
-                butterfly32(3),
-            ];
-            // Four butterfly stages of 16 two-source permutes (see `butterfly`).
-            unsafe {
-                let mut x = [_mm512_setzero_ps(); 16];
-                for (c, xc) in x.iter_mut().enumerate() {
-                    *xc = _mm512_loadu_ps(src.add(c * lds));
-                }
-                for (s, [lo, hi]) in IDX.iter().enumerate() {
-                    let h = 1 << s;
-                    let lo = _mm512_loadu_si512(lo.as_ptr().cast());
-                    let hi = _mm512_loadu_si512(hi.as_ptr().cast());
-                    let mut y = x;
-                    for i in (0..16).filter(|i| i & h == 0) {
-                        y[i] = _mm512_permutex2var_ps(x[i], lo, x[i + h]);
-                        y[i + h] = _mm512_permutex2var_ps(x[i], hi, x[i + h]);
+            // Four butterfly stages of 16 two-source permutes (see `butterfly`), each a
+            // function of constant shape, so every vector stays in a register.
+            #[inline]
+            #[target_feature(enable = "avx512f")]
+            fn stage<const S: u32>(x: [__m512; 16]) -> [__m512; 16] {
+                let [lo, hi] = const { butterfly32::<16>(S) };
+                // SAFETY: each array holds 16 `i32`s, the size of an `__m512i`.
+                let (lo, hi) = unsafe {
+                    (
+                        _mm512_loadu_si512(lo.as_ptr().cast()),
+                        _mm512_loadu_si512(hi.as_ptr().cast()),
+                    )
+                };
+                let h = 1usize << S;
+                core::array::from_fn(|i| {
+                    if i & h == 0 {
+                        _mm512_permutex2var_ps(x[i], lo, x[i + h])
+                    } else {
+                        _mm512_permutex2var_ps(x[i - h], hi, x[i])
                     }
-                    x = y;
-                }
+                })
+            }
+            unsafe {
+                let x: [__m512; 16] = core::array::from_fn(|c| _mm512_loadu_ps(src.add(c * lds)));
+                let x = stage::<3>(stage::<2>(stage::<1>(stage::<0>(x))));
                 for (r, &v) in x.iter().enumerate() {
                     let d = dst.add(r * ldd);
                     let v = if add {
@@ -426,24 +428,30 @@ mod x86 {
             ldd: usize,
             add: bool,
         ) {
-            const IDX: [[[i64; 8]; 2]; 3] = [butterfly(0), butterfly(1), butterfly(2)];
-            // Three butterfly stages of 8 two-source permutes (see `butterfly`).
-            unsafe {
-                let mut x = [_mm512_setzero_pd(); 8];
-                for (c, xc) in x.iter_mut().enumerate() {
-                    *xc = _mm512_loadu_pd(src.add(c * lds));
-                }
-                for (s, [lo, hi]) in IDX.iter().enumerate() {
-                    let h = 1 << s;
-                    let lo = _mm512_loadu_si512(lo.as_ptr().cast());
-                    let hi = _mm512_loadu_si512(hi.as_ptr().cast());
-                    let mut y = x;
-                    for i in (0..8).filter(|i| i & h == 0) {
-                        y[i] = _mm512_permutex2var_pd(x[i], lo, x[i + h]);
-                        y[i + h] = _mm512_permutex2var_pd(x[i], hi, x[i + h]);
+            // Three butterfly stages of 8 two-source permutes (as for `f32`).
+            #[inline]
+            #[target_feature(enable = "avx512f")]
+            fn stage<const S: u32>(x: [__m512d; 8]) -> [__m512d; 8] {
+                let [lo, hi] = const { butterfly::<8>(S) };
+                // SAFETY: each array holds 8 `i64`s, the size of an `__m512i`.
+                let (lo, hi) = unsafe {
+                    (
+                        _mm512_loadu_si512(lo.as_ptr().cast()),
+                        _mm512_loadu_si512(hi.as_ptr().cast()),
+                    )
+                };
+                let h = 1usize << S;
+                core::array::from_fn(|i| {
+                    if i & h == 0 {
+                        _mm512_permutex2var_pd(x[i], lo, x[i + h])
+                    } else {
+                        _mm512_permutex2var_pd(x[i - h], hi, x[i])
                     }
-                    x = y;
-                }
+                })
+            }
+            unsafe {
+                let x: [__m512d; 8] = core::array::from_fn(|c| _mm512_loadu_pd(src.add(c * lds)));
+                let x = stage::<2>(stage::<1>(stage::<0>(x)));
                 for (r, &v) in x.iter().enumerate() {
                     let d = dst.add(r * ldd);
                     let v = if add {
