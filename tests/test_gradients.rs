@@ -268,3 +268,45 @@ fn fused_relu_inference_equals_the_training_pass() {
     let x1 = SVector::<f32, 64>::from_fn(|i, _| (i % 7) as f32 / 3.5 - 1.0);
     assert_eq!(net.forward(&x1), *net.forward_tape(&x1).output());
 }
+
+#[test]
+fn training_without_a_tape_equals_the_tape_path() {
+    // `loss_and_gradients` and `sgd_step` build no tape: a dense layer followed by an
+    // activation whose backward reads only its output (relu, sigmoid, tanh, identity)
+    // writes the activation's output straight from the product's epilogue. The
+    // public tape path stores every output; both must give the same numbers exactly.
+    nn::network! {
+        struct Pairs {
+            input: 40,
+            dense(48), relu,
+            dense(32), sigmoid,
+            dense(24), tanh,
+            dense(16), identity,
+            dense(12), leaky_relu(0.1),
+            dense(4), relu,
+        }
+    }
+    fn check<T: nn::Scalar>() {
+        let net = Pairs::<T>::seeded(5);
+        let v = |n: usize| <T as nn::Scalar>::from_f64(((n * 37) % 23) as f64 / 11.5 - 1.0);
+        let x = SMatrix::<T, 40, 9>::from_fn(|i, j| v(i * 9 + j));
+        let y = SMatrix::<T, 4, 9>::from_fn(|i, j| v(i + 3 * j + 1));
+        let (loss, g) = net.loss_and_gradients(&x, &y, &Mse);
+        let tape = net.forward_tape(&x);
+        assert_eq!(tape.output(), &net.forward_batch(&x));
+        assert_eq!(loss, nn::loss::Loss::<T>::loss(&Mse, tape.output(), &y));
+        assert_eq!(loss, net.loss(&x, &y, &Mse));
+        let mut d = SMatrix::<T, 4, 9>::zeros();
+        nn::loss::Loss::<T>::gradient(&Mse, tape.output(), &y, &mut d);
+        let mut g_tape = Pairs::<T>::zero_gradients();
+        net.backward_params(&tape, &d, &mut g_tape);
+        assert_eq!(g, g_tape);
+        assert!(g
+            .layer0
+            .weight
+            .iter()
+            .any(|w| *w != <T as nn::Scalar>::from_f64(0.0)));
+    }
+    check::<f64>();
+    check::<f32>();
+}

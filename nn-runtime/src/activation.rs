@@ -75,6 +75,7 @@ impl<T: Scalar> Activation<T> for Sigmoid {
         // Vectorised; within a few ulp of `sigmoid` (see `kernels::vmath`).
         crate::kernels::vmath::sigmoid_inplace(x);
     }
+    /// Reads only the output (`y·(1 - y)`).
     fn backward(&self, input: &[T], output: &[T], d_output: &[T], d_input: &mut [T]) {
         zip_backward!(input, output, d_output, d_input, |x, y| y
             * (c::<T>(1.0) - y));
@@ -89,6 +90,7 @@ impl<T: Scalar> Activation<T> for Tanh {
         // Vectorised; within a few ulp of `tanh` (see `kernels::vmath`).
         crate::kernels::vmath::tanh_inplace(x);
     }
+    /// Reads only the output (`1 - y²`).
     fn backward(&self, input: &[T], output: &[T], d_output: &[T], d_input: &mut [T]) {
         zip_backward!(input, output, d_output, d_input, |x, y| c::<T>(1.0) - y * y);
     }
@@ -103,8 +105,10 @@ impl<T: Scalar> Activation<T> for Relu {
             *v = if *v > c(0.0) { *v } else { c(0.0) };
         }
     }
+    /// Reads only the output: `y > 0` exactly when `x > 0` (a NaN input gives `y = 0`),
+    /// so the layer before may skip storing its output (the generated training passes do).
     fn backward(&self, input: &[T], output: &[T], d_output: &[T], d_input: &mut [T]) {
-        zip_backward!(input, output, d_output, d_input, |x, y| if x > c(0.0) {
+        zip_backward!(input, output, d_output, d_input, |x, y| if y > c(0.0) {
             c::<T>(1.0)
         } else {
             c::<T>(0.0)

@@ -119,15 +119,47 @@ fn forward_body(cx: &Ctx<'_>) -> TokenStream {
     }
 }
 
+/// Whether an activation's backward pass reads only its output (`Activation::backward`
+/// then ignores the input, so the input need not be kept).
+fn backward_from_output(act: Act) -> bool {
+    matches!(
+        act,
+        Act::Identity | Act::Step | Act::Sigmoid | Act::Tanh | Act::Relu
+    )
+}
+
+/// For each layer, whether the training passes that build no tape run it fused with the
+/// activation after it: a dense layer followed by an activation whose backward reads only
+/// its output, unless that activation ends the network (the losses fused with a final
+/// sigmoid read its input). The dense output is then never stored: the product's
+/// epilogue writes the activation's output, and the dense output's reference points at it.
+fn fused_dense(cx: &Ctx<'_>) -> Vec<bool> {
+    let layers = &cx.net.layers;
+    (0..layers.len())
+        .map(|i| {
+            matches!(layers[i].kind, Kind::Dense { .. })
+                && i + 2 < layers.len()
+                && matches!(layers[i + 1].kind, Kind::Act(a) if backward_from_output(a))
+        })
+        .collect()
+}
+
 /// Training forward: every layer's output written to `(*__nn_o{i})` (the body of
 /// `__nn_fill`, whose parameters are `__nn_in0` and `&mut` references to the outputs).
-fn fill_body(cx: &Ctx<'_>) -> TokenStream {
+/// With `fused` (see [`fused_dense`]), a fused dense layer writes its activation's output
+/// and the activation layer is skipped.
+fn fill_body(cx: &Ctx<'_>, fused: &[bool]) -> TokenStream {
     let p = &cx.p;
     let mut body = Vec::new();
-    for l in &cx.net.layers {
+    let layers = &cx.net.layers;
+    for l in layers {
+        let i = l.index;
+        if i > 0 && fused[i - 1] {
+            continue;
+        }
         let f = &l.field;
-        let src = tape_input(l.index);
-        let dst = tape_output(l.index);
+        let src = tape_input(i);
+        let dst = tape_output(i);
         let copy = quote!(#dst.copy_from(&#src););
         match l.kind {
             Kind::Dense { bias } => {
@@ -136,9 +168,19 @@ fn fill_body(cx: &Ctx<'_>) -> TokenStream {
                 } else {
                     quote!(::core::option::Option::None)
                 };
-                body.push(
-                    quote!(#p::kernels::dense_forward(&self.#f.weight, #b, &#src, &mut #dst);),
-                );
+                let call = match layers.get(i + 1).map(|n| n.kind) {
+                    Some(Kind::Act(act)) if fused[i] => {
+                        let next = tape_output(i + 1);
+                        if act == Act::Relu {
+                            quote!(#p::kernels::dense_forward_relu(&self.#f.weight, #b, &#src, &mut #next);)
+                        } else {
+                            let e = cx.act(act);
+                            quote!(#p::kernels::dense_forward_act(&self.#f.weight, #b, &#src, &#e, &mut #next);)
+                        }
+                    }
+                    _ => quote!(#p::kernels::dense_forward(&self.#f.weight, #b, &#src, &mut #dst);),
+                };
+                body.push(call);
             }
             Kind::Act(act) => {
                 let e = cx.act(act);
@@ -311,7 +353,9 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
         None => net.inputs,
     });
     let forward = forward_body(cx);
-    let fill = fill_body(cx);
+    let fused_layers = fused_dense(cx);
+    let fill = fill_body(cx, &vec![false; n]);
+    let fill_train = fill_body(cx, &fused_layers);
     let chain = chain_body(cx, chain_start, Sink::Grads);
     let sgd_chain = chain_body(cx, chain_start, Sink::Sgd);
     let last_in = tape_input(n - 1);
@@ -333,18 +377,24 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
         .collect();
     let out_refs = &refs[1..];
     let out_fields: Vec<Ident> = net.layers.iter().map(|l| out_field(l.index)).collect();
-    // Locals holding the outputs when no tape is built, and their zeros.
-    let locals: Vec<Ident> = net
-        .layers
-        .iter()
-        .map(|l| format_ident!("__nn_t{}", l.index))
-        .collect();
     let local_zeros: Vec<TokenStream> = net.layers.iter().map(|l| cx.zeros(l.outputs)).collect();
-    // Forward into locals, then the references the chains and losses read.
+    // Without a tape: locals for the outputs that are stored (a fused dense layer's output
+    // is its activation's), filled by `__nn_fill_train`, then the references the chains
+    // and losses read.
+    let stored: Vec<usize> = (0..n).filter(|&i| !fused_layers[i]).collect();
+    let locals: Vec<Ident> = stored
+        .iter()
+        .map(|&i| format_ident!("__nn_t{}", i))
+        .collect();
+    let stored_zeros = stored.iter().map(|&i| &local_zeros[i]);
+    let stored_refs = stored.iter().map(|&i| &out_refs[i]);
+    let stored_types = stored.iter().map(|&i| &out_types[i]);
+    let all_locals =
+        (0..n).map(|i| format_ident!("__nn_t{}", if fused_layers[i] { i + 1 } else { i }));
     let fill_locals = quote! {
-        #(let mut #locals = #local_zeros;)*
-        self.__nn_fill(__nn_x, #(&mut #locals),*);
-        let (#(#refs),*) = (__nn_x, #(&#locals),*);
+        #(let mut #locals = #stored_zeros;)*
+        self.__nn_fill_train(__nn_x, #(&mut #locals),*);
+        let (#(#refs),*) = (__nn_x, #(&#all_locals),*);
         let __nn_out = &#last_out;
     };
     let tape_refs = quote! {
@@ -471,6 +521,10 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
 
             fn __nn_fill<const B: usize>(&self, __nn_in0: &#xin, #(#out_refs: &mut #out_types),*) {
                 #fill
+            }
+
+            fn __nn_fill_train<const B: usize>(&self, __nn_in0: &#xin, #(#stored_refs: &mut #stored_types),*) {
+                #fill_train
             }
 
             /// Back-propagates `d_output` (dLoss/dOutput for the batch recorded in `tape`):
