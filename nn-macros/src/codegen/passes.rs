@@ -230,18 +230,34 @@ fn chain_body(cx: &Ctx<'_>, start: Option<usize>, sink: Sink) -> TokenStream {
     let zero = quote!(<T as #p::Scalar>::from_f64(0.0));
     let one = quote!(<T as #p::Scalar>::from_f64(1.0));
     let mut cur = quote!(__nn_d);
-    for l in cx.net.layers[..=start].iter().rev() {
+    let layers = &cx.net.layers;
+    // A dense layer whose input is a ReLU's output (not the network's first layer) passes
+    // the gradient back through both at once; the ReLU is then skipped.
+    let through_relu = |i: usize| {
+        i >= 2
+            && matches!(layers[i].kind, Kind::Dense { .. })
+            && layers[i - 1].kind == Kind::Act(Act::Relu)
+    };
+    let mut skip = false;
+    for l in layers[..=start].iter().rev() {
+        if ::core::mem::take(&mut skip) {
+            continue;
+        }
         let i = l.index;
         let f = &l.field;
         let input = tape_input(i);
         let out = tape_output(i);
-        // Where dLoss/d(input of this layer) goes.
-        let prev = format_ident!("__nn_d{}", i.wrapping_sub(1));
+        let fuse_relu = through_relu(i);
+        // Where dLoss/d(input of this layer) goes (of the ReLU's input when fused).
+        let prev = format_ident!("__nn_d{}", i.wrapping_sub(if fuse_relu { 2 } else { 1 }));
         let zeros = cx.zeros(l.inputs);
         // The input-gradient computation writing into `dst` (a `&mut SMatrix`); a PReLU's
         // slope gradient goes to `ds` (a `&mut T`).
         let input_grad = |dst: TokenStream, ds: TokenStream| -> TokenStream {
             match l.kind {
+                Kind::Dense { .. } if fuse_relu => {
+                    quote!(#p::kernels::dense_input_grad_relu(&self.#f.weight, #cur, &#input, #dst);)
+                }
                 Kind::Dense { .. } => {
                     quote!(#p::kernels::dense_input_grad(&self.#f.weight, #cur, #dst);)
                 }
@@ -298,6 +314,7 @@ fn chain_body(cx: &Ctx<'_>, start: Option<usize>, sink: Sink) -> TokenStream {
             body.push(slope_post);
             body.push(dense_params);
             cur = quote!(&#prev);
+            skip = fuse_relu;
         } else {
             let needs_slope = matches!(l.kind, Kind::PRelu);
             let scratch = cx.zeros(l.inputs);

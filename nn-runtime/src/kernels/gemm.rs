@@ -9,7 +9,7 @@
 //! input gradient goes through two small stack buffers instead (see
 //! [`input_grad_packed`]).
 
-use super::simd::Simd;
+use super::simd::{gate_scalar, Simd};
 use crate::scalar::Scalar;
 
 /// What the product is added to.
@@ -405,10 +405,11 @@ const OUT_VECS: usize = 128;
 
 /// `dst[c + r·ldd] = src[r + c·lds]` (plus the old `dst` when `add`) for `r < rows`,
 /// `c < cols`: a column-major `rows×cols` block written transposed, in `LANES × LANES`
-/// register transposes with scalar edges.
+/// register transposes with scalar edges; [gated](Simd::gate) by `gate[c + r·ldd]` when
+/// `gate` is not null.
 ///
-/// SAFETY contract: those elements of `src` are readable and of `dst` writable, and the
-/// two do not overlap.
+/// SAFETY contract: those elements of `src` (and `gate`) are readable and of `dst`
+/// writable, and `dst` overlaps neither.
 #[cfg_attr(debug_assertions, inline(never))]
 #[cfg_attr(not(debug_assertions), inline(always))]
 #[allow(clippy::too_many_arguments)]
@@ -420,9 +421,11 @@ pub(crate) unsafe fn transpose<S: Simd>(
     rows: usize,
     cols: usize,
     add: bool,
+    gate: *const S::T,
 ) {
     let l = S::LANES;
     let (fr, fc) = (rows - rows % l, cols - cols % l);
+    let at = |p: *const S::T, n: usize| if p.is_null() { p } else { p.wrapping_add(n) };
     // SAFETY: full blocks cover `r0 .. r0+l <= fr <= rows` and `c0 .. c0+l <= fc <= cols`,
     // which is what `transpose_block` reads and writes; the scalar edges stay inside
     // `rows × cols` too.
@@ -431,12 +434,14 @@ pub(crate) unsafe fn transpose<S: Simd>(
         while c0 < fc {
             let mut r0 = 0;
             while r0 < fr {
+                let o = c0 + r0 * ldd;
                 S::transpose_block(
                     src.add(r0 + c0 * lds),
                     lds,
-                    dst.add(c0 + r0 * ldd),
+                    dst.add(o),
                     ldd,
                     add,
+                    at(gate, o),
                 );
                 r0 += l;
             }
@@ -445,7 +450,12 @@ pub(crate) unsafe fn transpose<S: Simd>(
         let scalar = |r: usize, c: usize| {
             let v = *src.add(r + c * lds);
             let d = dst.add(c + r * ldd);
-            *d = if add { *d + v } else { v };
+            let v = if add { *d + v } else { v };
+            *d = if gate.is_null() {
+                v
+            } else {
+                gate_scalar(v, *gate.add(c + r * ldd))
+            };
         };
         for c in 0..fc {
             for r in fr..rows {
@@ -468,11 +478,13 @@ pub(crate) unsafe fn transpose<S: Simd>(
 /// multiply-adds of the product.
 ///
 /// SAFETY contract: `w` has `o·i` readable elements, `dy` has `o·b`, `dx` has `i·b`
-/// writable ones and overlaps neither.
+/// writable ones and overlaps neither; `gate` is null or has `i·b` readable elements
+/// (laid out like `dx`, which is then [gated](Simd::gate) by it).
 // Inlined into the instruction-set entry points in optimised builds (so the
 // intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
 #[cfg_attr(debug_assertions, inline(never))]
 #[cfg_attr(not(debug_assertions), inline(always))]
+#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn input_grad_packed<S: Simd, const MV: usize, const NR: usize>(
     w: *const S::T,
     dy: *const S::T,
@@ -480,6 +492,7 @@ pub(crate) unsafe fn input_grad_packed<S: Simd, const MV: usize, const NR: usize
     o: usize,
     i: usize,
     b: usize,
+    gate: *const S::T,
 ) {
     let jb = MV * S::LANES;
     // Output blocks a whole number of `NR`-wide tiles.
@@ -502,7 +515,22 @@ pub(crate) unsafe fn input_grad_packed<S: Simd, const MV: usize, const NR: usize
             let mut o0 = 0;
             while o0 < o {
                 let kc = kci.min(o - o0);
-                transpose::<S>(dy.add(o0 + j0 * o), o, pp, jb, kc, jr, false);
+                transpose::<S>(
+                    dy.add(o0 + j0 * o),
+                    o,
+                    pp,
+                    jb,
+                    kc,
+                    jr,
+                    false,
+                    core::ptr::null(),
+                );
+                // The gate goes on the last block, once the sums are complete.
+                let gate = if o0 + kc == o && !gate.is_null() {
+                    gate.add(j0 * i)
+                } else {
+                    core::ptr::null()
+                };
                 let mut n0 = 0;
                 while n0 < i {
                     let nb = nbc.min(i - n0);
@@ -522,7 +550,8 @@ pub(crate) unsafe fn input_grad_packed<S: Simd, const MV: usize, const NR: usize
                         alpha: <S::T as Scalar>::from_f64(1.0),
                     };
                     gemm::<S, MV, NR>(&g);
-                    transpose::<S>(op, jb, dx.add(n0 + j0 * i), i, jr, nb, o0 > 0);
+                    let gn = if gate.is_null() { gate } else { gate.add(n0) };
+                    transpose::<S>(op, jb, dx.add(n0 + j0 * i), i, jr, nb, o0 > 0, gn);
                     n0 += nb;
                 }
                 o0 += kc;
@@ -539,10 +568,10 @@ pub(crate) unsafe fn input_grad_packed<S: Simd, const MV: usize, const NR: usize
 /// `i·b` transposed stores of [`input_grad_packed`] (a 10x128 layer at batch 32: measured
 /// 1.8x faster).
 ///
-/// SAFETY contract: `w` has `o·i` readable elements, `dy` has `o·b`, `dx` has `i·b`
-/// writable ones and overlaps neither; `1 <= o <= KC`.
+/// SAFETY contract: as for [`input_grad_packed`], and `1 <= o <= KC`.
 #[cfg_attr(debug_assertions, inline(never))]
 #[cfg_attr(not(debug_assertions), inline(always))]
+#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn input_grad_wt<S: Simd, const MV: usize, const NR: usize>(
     w: *const S::T,
     dy: *const S::T,
@@ -550,6 +579,7 @@ pub(crate) unsafe fn input_grad_wt<S: Simd, const MV: usize, const NR: usize>(
     o: usize,
     i: usize,
     b: usize,
+    gate: *const S::T,
 ) {
     let l = S::LANES;
     debug_assert!((1..=KC).contains(&o));
@@ -592,10 +622,36 @@ pub(crate) unsafe fn input_grad_wt<S: Simd, const MV: usize, const NR: usize>(
             gemm::<S, MV, NR>(&g);
             n0 += nb;
         }
+        if !gate.is_null() {
+            gate_inplace::<S>(dx, gate, i * b);
+        }
     }
 }
 
-/// `Q` dot products `dx[i0 + q + j·i] = w[:, i0 + q] · dy[:, j]`.
+/// `x[n] = x[n] · (gate[n] > 0 ? 1 : 0)` for `n < len` ([`Simd::gate`]).
+///
+/// SAFETY contract: `x` has `len` writable elements, `gate` `len` readable ones.
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+unsafe fn gate_inplace<S: Simd>(x: *mut S::T, gate: *const S::T, len: usize) {
+    let l = S::LANES;
+    // SAFETY: full vectors at `n .. n + l <= len`, then the masked tail of `len - n < l`.
+    unsafe {
+        let mut n = 0;
+        while n + l <= len {
+            S::store(x.add(n), S::gate(S::load(x.add(n)), S::load(gate.add(n))));
+            n += l;
+        }
+        if n < len {
+            let m = S::mask(len - n);
+            let v = S::gate(S::load_m(x.add(n), m), S::load_m(gate.add(n), m));
+            S::store_m(x.add(n), m, v);
+        }
+    }
+}
+
+/// `Q` dot products `dx[i0 + q + j·i] = w[:, i0 + q] · dy[:, j]`, [gated](Simd::gate)
+/// by `gate[q]` when `gate` (offset like `out`) is not null.
 ///
 /// SAFETY contract: as for [`input_grad_dot`], with `i0 + Q <= i` and `j < b`.
 // Inlined into the instruction-set entry points in optimised builds (so the
@@ -606,6 +662,7 @@ unsafe fn dots<S: Simd, const Q: usize>(
     w: *const S::T,
     d: *const S::T,
     out: *mut S::T,
+    gate: *const S::T,
     o: usize,
     tail_mask: S::M,
 ) {
@@ -631,7 +688,12 @@ unsafe fn dots<S: Simd, const Q: usize>(
             }
         }
         for (q, a) in acc.iter().enumerate() {
-            *out.add(q) = S::reduce(*a);
+            let v = S::reduce(*a);
+            *out.add(q) = if gate.is_null() {
+                v
+            } else {
+                gate_scalar(v, *gate.add(q))
+            };
         }
     }
 }
@@ -643,6 +705,7 @@ unsafe fn dots<S: Simd, const Q: usize>(
 // intrinsics inline); separate small frames in debug builds (see `STACK` in mod.rs).
 #[cfg_attr(debug_assertions, inline(never))]
 #[cfg_attr(not(debug_assertions), inline(always))]
+#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn input_grad_dot<S: Simd>(
     w: *const S::T,
     dy: *const S::T,
@@ -650,6 +713,7 @@ pub(crate) unsafe fn input_grad_dot<S: Simd>(
     o: usize,
     i: usize,
     b: usize,
+    gate: *const S::T,
 ) {
     let l = S::LANES;
     // SAFETY: every call passes `i0 + Q <= i` and `j < b`, which is what `dots` needs;
@@ -659,17 +723,24 @@ pub(crate) unsafe fn input_grad_dot<S: Simd>(
         for j in 0..b {
             let d = dy.add(j * o);
             let out = dx.add(j * i);
+            let gate_at = |i0: usize| {
+                if gate.is_null() {
+                    gate
+                } else {
+                    gate.add(j * i + i0)
+                }
+            };
             let mut i0 = 0;
             while i0 + 8 <= i {
-                dots::<S, 8>(w.add(i0 * o), d, out.add(i0), o, tail);
+                dots::<S, 8>(w.add(i0 * o), d, out.add(i0), gate_at(i0), o, tail);
                 i0 += 8;
             }
             while i0 + 4 <= i {
-                dots::<S, 4>(w.add(i0 * o), d, out.add(i0), o, tail);
+                dots::<S, 4>(w.add(i0 * o), d, out.add(i0), gate_at(i0), o, tail);
                 i0 += 4;
             }
             while i0 < i {
-                dots::<S, 1>(w.add(i0 * o), d, out.add(i0), o, tail);
+                dots::<S, 1>(w.add(i0 * o), d, out.add(i0), gate_at(i0), o, tail);
                 i0 += 1;
             }
         }

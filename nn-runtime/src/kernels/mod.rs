@@ -94,8 +94,9 @@ fn same<T: 'static, U: 'static>() -> bool {
 enum Op<T> {
     /// A product with `A` in column layout (forward and weight gradient).
     Gemm(Gemm<T>),
-    /// `dx = wᵀ·dy`: (w, dy, dx, o, i, b).
-    InputGrad(*const T, *const T, *mut T, usize, usize, usize),
+    /// `dx = wᵀ·dy`, gated by a ReLU's output when the last pointer is not null:
+    /// (w, dy, dx, o, i, b, gate).
+    InputGrad(*const T, *const T, *mut T, usize, usize, usize, *const T),
     /// `dw = α·dy·xᵀ (+ dw)` for batches below [`SMALL_BATCH`]: (dy, x, dw, o, i, b, α,
     /// accumulate).
     WeightGradSmall(*const T, *const T, *mut T, usize, usize, usize, T, bool),
@@ -163,14 +164,14 @@ unsafe fn run_generic<S: Simd, const MV: usize, const NR: usize>(op: &Op<S::T>) 
                 gemm::weight_grad_small::<S>(dy, x, dw, o, i, b, alpha, acc)
             }
             Op::Gemv(w, x, bias, y, o, i, relu) => gemm::gemv::<S>(w, x, bias, y, o, i, relu),
-            Op::InputGrad(w, dy, dx, o, i, b) => {
+            Op::InputGrad(w, dy, dx, o, i, b, gate) => {
                 if b >= S::LANES && o < b && o <= gemm::KC {
                     // Few outputs: transposing w is cheaper than transposing dy and dx.
-                    gemm::input_grad_wt::<S, MV, NR>(w, dy, dx, o, i, b)
+                    gemm::input_grad_wt::<S, MV, NR>(w, dy, dx, o, i, b, gate)
                 } else if b >= S::LANES {
-                    gemm::input_grad_packed::<S, MV, NR>(w, dy, dx, o, i, b)
+                    gemm::input_grad_packed::<S, MV, NR>(w, dy, dx, o, i, b, gate)
                 } else {
-                    gemm::input_grad_dot::<S>(w, dy, dx, o, i, b)
+                    gemm::input_grad_dot::<S>(w, dy, dx, o, i, b, gate)
                 }
             }
         }
@@ -447,8 +448,48 @@ pub fn dense_input_grad<T: Scalar, const O: usize, const I: usize, const B: usiz
     dy: &SMatrix<T, O, B>,
     dx: &mut SMatrix<T, I, B>,
 ) {
+    input_grad_impl(w, dy, None, dx)
+}
+
+/// `dx = (wᵀ * dy) · [relu_out > 0]`: the gradient back through a dense layer and the
+/// ReLU before it, given that ReLU's output (the dense layer's input), in one pass
+/// (overwrites `dx`). Equal, element for element, to [`dense_input_grad`] followed by
+/// [`Relu`](crate::activation::Relu)'s backward pass.
+///
+/// ```
+/// use nn_runtime::kernels::dense_input_grad_relu;
+/// use nn_runtime::SMatrix;
+/// let w = SMatrix::<f32, 1, 2>::new(2.0, 3.0);
+/// let dy = SMatrix::<f32, 1, 1>::new(1.0);
+/// let relu_out = SMatrix::<f32, 2, 1>::new(0.5, 0.0); // the second unit is off
+/// let mut dx = SMatrix::<f32, 2, 1>::zeros();
+/// dense_input_grad_relu(&w, &dy, &relu_out, &mut dx);
+/// assert_eq!(dx, SMatrix::<f32, 2, 1>::new(2.0, 0.0));
+/// ```
+#[inline]
+pub fn dense_input_grad_relu<T: Scalar, const O: usize, const I: usize, const B: usize>(
+    w: &SMatrix<T, O, I>,
+    dy: &SMatrix<T, O, B>,
+    relu_out: &SMatrix<T, I, B>,
+    dx: &mut SMatrix<T, I, B>,
+) {
+    input_grad_impl(w, dy, Some(relu_out), dx)
+}
+
+#[inline]
+fn input_grad_impl<T: Scalar, const O: usize, const I: usize, const B: usize>(
+    w: &SMatrix<T, O, I>,
+    dy: &SMatrix<T, O, B>,
+    gate: Option<&SMatrix<T, I, B>>,
+    dx: &mut SMatrix<T, I, B>,
+) {
     if small(O, I, B) {
         w.tr_mul_to(dy, dx);
+        if let Some(g) = gate {
+            for (d, &y) in dx.as_mut_slice().iter_mut().zip(g.as_slice()) {
+                *d = simd::gate_scalar(*d, y);
+            }
+        }
         return;
     }
     let op = Op::InputGrad(
@@ -458,8 +499,10 @@ pub fn dense_input_grad<T: Scalar, const O: usize, const I: usize, const B: usiz
         O,
         I,
         B,
+        gate.map_or(core::ptr::null(), |g| g.as_slice().as_ptr()),
     );
-    // SAFETY: w has O·I elements, dy O·B, dx I·B; dx is a unique borrow.
+    // SAFETY: w has O·I elements, dy O·B, dx I·B and the gate (when present) I·B, laid
+    // out like dx; dx is a unique borrow.
     unsafe { run(&op) }
 }
 

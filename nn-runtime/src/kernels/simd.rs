@@ -47,11 +47,16 @@ pub(crate) trait Simd: Copy {
     unsafe fn max(a: Self::V, b: Self::V) -> Self::V;
     /// The sum of all lanes.
     unsafe fn reduce(v: Self::V) -> Self::T;
+    /// `v · (g > 0 ? 1 : 0)` lane-wise: the ReLU gate of a gradient `v` by the ReLU's
+    /// output `g`, as a product so that non-finite gradients stay non-finite, exactly as
+    /// [`Relu`](crate::activation::Relu)'s backward pass computes it.
+    unsafe fn gate(v: Self::V, g: Self::V) -> Self::V;
 
     /// `dst[c + r·ldd] = src[r + c·lds]` (plus the old `dst` when `add`) for
     /// `r, c < LANES`: one square block written transposed. Reads `LANES` vectors at
-    /// `src + c·lds` and writes `LANES` vectors at `dst + r·ldd`, which must not overlap.
-    /// This default moves one element at a time.
+    /// `src + c·lds` and writes `LANES` vectors at `dst + r·ldd`, which must not overlap;
+    /// when `gate` is not null, each result is [gated](Simd::gate) by `gate[c + r·ldd]`
+    /// (read at the same offsets as `dst`). This default moves one element at a time.
     #[inline(always)]
     unsafe fn transpose_block(
         src: *const Self::T,
@@ -59,6 +64,7 @@ pub(crate) trait Simd: Copy {
         dst: *mut Self::T,
         ldd: usize,
         add: bool,
+        gate: *const Self::T,
     ) {
         for c in 0..Self::LANES {
             for r in 0..Self::LANES {
@@ -66,7 +72,12 @@ pub(crate) trait Simd: Copy {
                 unsafe {
                     let v = *src.add(r + c * lds);
                     let d = dst.add(c + r * ldd);
-                    *d = if add { *d + v } else { v };
+                    let v = if add { *d + v } else { v };
+                    *d = if gate.is_null() {
+                        v
+                    } else {
+                        gate_scalar(v, *gate.add(c + r * ldd))
+                    };
                 }
             }
         }
@@ -108,6 +119,14 @@ const fn butterfly32<const N: usize>(s: u32) -> [[i32; N]; 2] {
         l += 1;
     }
     out
+}
+
+/// `v · (g > 0 ? 1 : 0)`: [`Simd::gate`] on one element.
+#[inline(always)]
+pub(crate) fn gate_scalar<T: Scalar>(v: T, g: T) -> T {
+    let one = <T as Scalar>::from_f64(1.0);
+    let zero = <T as Scalar>::from_f64(0.0);
+    v * if g > zero { one } else { zero }
 }
 
 /// Portable vectors of `N` elements: plain arrays the compiler vectorises.
@@ -213,6 +232,14 @@ impl<T: Scalar, const N: usize> Simd for Portable<T, N> {
         }
         s
     }
+    #[inline(always)]
+    unsafe fn gate(v: [T; N], g: [T; N]) -> [T; N] {
+        let mut r = v;
+        for i in 0..N {
+            r[i] = gate_scalar(v[i], g[i]);
+        }
+        r
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -309,12 +336,19 @@ mod x86 {
         }
         #[inline]
         #[target_feature(enable = "avx512f")]
+        unsafe fn gate(v: __m512, g: __m512) -> __m512 {
+            let on = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(g, _mm512_setzero_ps());
+            _mm512_mul_ps(v, _mm512_maskz_mov_ps(on, _mm512_set1_ps(1.0)))
+        }
+        #[inline]
+        #[target_feature(enable = "avx512f")]
         unsafe fn transpose_block(
             src: *const f32,
             lds: usize,
             dst: *mut f32,
             ldd: usize,
             add: bool,
+            gate: *const f32,
         ) {
             // Four butterfly stages of 16 two-source permutes (see `butterfly`), each a
             // function of constant shape, so every vector stays in a register.
@@ -347,6 +381,11 @@ mod x86 {
                         _mm512_add_ps(_mm512_loadu_ps(d), v)
                     } else {
                         v
+                    };
+                    let v = if gate.is_null() {
+                        v
+                    } else {
+                        Self::gate(v, _mm512_loadu_ps(gate.add(r * ldd)))
                     };
                     _mm512_storeu_ps(d, v);
                 }
@@ -421,12 +460,19 @@ mod x86 {
         }
         #[inline]
         #[target_feature(enable = "avx512f")]
+        unsafe fn gate(v: __m512d, g: __m512d) -> __m512d {
+            let on = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(g, _mm512_setzero_pd());
+            _mm512_mul_pd(v, _mm512_maskz_mov_pd(on, _mm512_set1_pd(1.0)))
+        }
+        #[inline]
+        #[target_feature(enable = "avx512f")]
         unsafe fn transpose_block(
             src: *const f64,
             lds: usize,
             dst: *mut f64,
             ldd: usize,
             add: bool,
+            gate: *const f64,
         ) {
             // Three butterfly stages of 8 two-source permutes (as for `f32`).
             #[inline]
@@ -458,6 +504,11 @@ mod x86 {
                         _mm512_add_pd(_mm512_loadu_pd(d), v)
                     } else {
                         v
+                    };
+                    let v = if gate.is_null() {
+                        v
+                    } else {
+                        Self::gate(v, _mm512_loadu_pd(gate.add(r * ldd)))
                     };
                     _mm512_storeu_pd(d, v);
                 }
@@ -543,12 +594,19 @@ mod x86 {
         }
         #[inline]
         #[target_feature(enable = "avx2,fma")]
+        unsafe fn gate(v: __m256, g: __m256) -> __m256 {
+            let on = _mm256_cmp_ps::<_CMP_GT_OQ>(g, _mm256_setzero_ps());
+            _mm256_mul_ps(v, _mm256_and_ps(on, _mm256_set1_ps(1.0)))
+        }
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
         unsafe fn transpose_block(
             src: *const f32,
             lds: usize,
             dst: *mut f32,
             ldd: usize,
             add: bool,
+            gate: *const f32,
         ) {
             // Pairs interleaved, then pairs of pairs, then the 128-bit halves exchanged.
             unsafe {
@@ -589,6 +647,11 @@ mod x86 {
                         _mm256_add_ps(_mm256_loadu_ps(d), v)
                     } else {
                         v
+                    };
+                    let v = if gate.is_null() {
+                        v
+                    } else {
+                        Self::gate(v, _mm256_loadu_ps(gate.add(r * ldd)))
                     };
                     _mm256_storeu_ps(d, v);
                 }
@@ -668,12 +731,19 @@ mod x86 {
         }
         #[inline]
         #[target_feature(enable = "avx2,fma")]
+        unsafe fn gate(v: __m256d, g: __m256d) -> __m256d {
+            let on = _mm256_cmp_pd::<_CMP_GT_OQ>(g, _mm256_setzero_pd());
+            _mm256_mul_pd(v, _mm256_and_pd(on, _mm256_set1_pd(1.0)))
+        }
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
         unsafe fn transpose_block(
             src: *const f64,
             lds: usize,
             dst: *mut f64,
             ldd: usize,
             add: bool,
+            gate: *const f64,
         ) {
             // Pairs interleaved, then the 128-bit halves exchanged.
             unsafe {
@@ -696,6 +766,11 @@ mod x86 {
                         _mm256_add_pd(_mm256_loadu_pd(d), v)
                     } else {
                         v
+                    };
+                    let v = if gate.is_null() {
+                        v
+                    } else {
+                        Self::gate(v, _mm256_loadu_pd(gate.add(r * ldd)))
                     };
                     _mm256_storeu_pd(d, v);
                 }

@@ -101,6 +101,29 @@ fn check<T: Scalar, const O: usize, const I: usize, const B: usize>() {
     dense_input_grad(&w, &dy, &mut dx);
     close(dx.as_slice(), &dx_ref, O, &what("input grad"));
 
+    // Through a ReLU whose output is `relu_out` (zero, or positive, in some places).
+    let mut relu_out = fill::<T, I, B>(12);
+    for v in relu_out.iter_mut() {
+        *v = if *v > <T as Scalar>::from_f64(0.0) {
+            *v
+        } else {
+            <T as Scalar>::from_f64(0.0)
+        };
+    }
+    let mut dxr = fill::<T, I, B>(9);
+    dense_input_grad_relu(&w, &dy, &relu_out, &mut dxr);
+    let dxr_ref: Vec<f64> = dx_ref
+        .iter()
+        .zip(relu_out.iter())
+        .map(|(&d, &g)| if g.to_f64() > 0.0 { d } else { 0.0 })
+        .collect();
+    close(
+        dxr.as_slice(),
+        &dxr_ref,
+        O,
+        &what("input grad through relu"),
+    );
+
     let mut dw = fill::<T, O, I>(5);
     dense_weight_grad(&dy, &x, &mut dw);
     close(dw.as_slice(), &dw_ref, B, &what("weight grad"));
@@ -247,28 +270,42 @@ fn check_transpose<S: simd::Simd>() {
         let src: Vec<S::T> = (0..lds * cols)
             .map(|n| <S::T as Scalar>::from_f64(n as f64))
             .collect();
-        for add in [false, true] {
+        // A ReLU output laid out like `dst`: zero at every third element.
+        let gate: Vec<S::T> = (0..ldd * rows)
+            .map(|n| <S::T as Scalar>::from_f64(if n % 3 == 0 { 0.0 } else { 0.25 }))
+            .collect();
+        for (add, gated) in [(false, false), (true, false), (false, true), (true, true)] {
             let init = |n: usize| <S::T as Scalar>::from_f64(-(n as f64) * 0.5);
             let mut dst: Vec<S::T> = (0..ldd * rows).map(init).collect();
+            let g = if gated {
+                gate.as_ptr()
+            } else {
+                core::ptr::null()
+            };
             // SAFETY: `src` holds `rows` rows of `cols` columns at leading dimension `lds`,
-            // `dst` `cols` rows of `rows` columns at `ldd`; the instruction set was
-            // checked by the caller.
+            // `dst` and `gate` `cols` rows of `rows` columns at `ldd`; the instruction set
+            // was checked by the caller.
             unsafe {
-                gemm::transpose::<S>(src.as_ptr(), lds, dst.as_mut_ptr(), ldd, rows, cols, add)
+                gemm::transpose::<S>(src.as_ptr(), lds, dst.as_mut_ptr(), ldd, rows, cols, add, g)
             };
             for (n, got) in dst.iter().enumerate() {
                 let (c, r) = (n % ldd, n / ldd);
                 let want = if c < cols {
                     let v = (r + c * lds) as f64;
-                    if add {
-                        v + init(n).to_f64()
+                    let v = if add { v + init(n).to_f64() } else { v };
+                    if gated && n % 3 == 0 {
+                        0.0
                     } else {
                         v
                     }
                 } else {
                     init(n).to_f64() // padding between the columns is never written
                 };
-                assert_eq!(got.to_f64(), want, "{rows}x{cols} add={add}: element {n}");
+                assert_eq!(
+                    got.to_f64(),
+                    want,
+                    "{rows}x{cols} add={add} gated={gated}: element {n}"
+                );
             }
         }
     }
