@@ -203,46 +203,46 @@ unsafe fn tile<S: Simd, B: BSource<S::T>, const MV: usize, const NR: usize, cons
             p += 1;
         }
 
-        // Hand the tile to the epilogue through memory, written once after the loop:
-        // without this, the register allocator keeps the accumulators' spill slots up to
-        // date inside the `k` loop (one store per FMA), halving the speed. Volatile so the
-        // round trip is not optimised back into registers.
-        let mut spill = [[S::zero(); MV]; NR];
-        for (sj, aj) in spill.iter_mut().zip(&acc) {
-            for (sv, &av) in sj.iter_mut().zip(aj) {
-                core::ptr::write_volatile(sv, av);
-            }
-        }
-
-        // The epilogue: `r = α·acc (+ old C or bias)`, as one FMA when scaled, then ReLU.
-        let scaled = g.alpha != <S::T as Scalar>::from_f64(1.0);
+        // The epilogue: `r = α·acc + old`, where `old` is the old C, the bias or zero,
+        // then the ReLU. One loop nest per case with a straight-line body, so that it is
+        // unrolled and the accumulators never leave their registers (a loop the compiler
+        // keeps makes it index `acc` in memory, and then it updates that memory inside
+        // the `k` loop: one store per FMA).
         let alpha = S::splat(g.alpha);
-        for (j, accj) in spill.iter().enumerate() {
-            let cj = c.add(j * g.ldc);
-            for (v, &r) in accj.iter().enumerate() {
-                let last = MASKED && v == MV - 1;
-                let cp = cj.add(v * l);
-                let load = |q: *const S::T| if last { S::load_m(q, mask) } else { S::load(q) };
-                let old = match init {
-                    Init::Zero => None,
-                    Init::Acc => Some(load(cp)),
-                    Init::Bias(bias) => Some(load(bias.add(v * l))),
-                };
-                let mut r = match (old, scaled) {
-                    (None, false) => r,
-                    (None, true) => S::mul(r, alpha),
-                    (Some(o), false) => S::add(r, o),
-                    (Some(o), true) => S::fma(r, alpha, o),
-                };
-                if g.relu {
-                    r = S::max(r, S::zero());
+        macro_rules! epilogue {
+            (|$cp:ident, $v:ident| $old:expr, $relu:expr) => {
+                for (j, accj) in acc.iter().enumerate() {
+                    let cj = c.add(j * g.ldc);
+                    for (v, &r) in accj.iter().enumerate() {
+                        let ($cp, $v) = (cj.add(v * l), v);
+                        let _ = $v;
+                        let mut r = S::fma(r, alpha, $old);
+                        if $relu {
+                            r = S::max(r, S::zero());
+                        }
+                        if MASKED && v == MV - 1 {
+                            S::store_m($cp, mask, r);
+                        } else {
+                            S::store($cp, r);
+                        }
+                    }
                 }
-                if last {
-                    S::store_m(cp, mask, r);
-                } else {
-                    S::store(cp, r);
-                }
+            };
+        }
+        let load = |q: *const S::T, v: usize| {
+            if MASKED && v == MV - 1 {
+                S::load_m(q, mask)
+            } else {
+                S::load(q)
             }
+        };
+        match (init, g.relu) {
+            (Init::Zero, false) => epilogue!(|cp, v| S::zero(), false),
+            (Init::Zero, true) => epilogue!(|cp, v| S::zero(), true),
+            (Init::Acc, false) => epilogue!(|cp, v| load(cp, v), false),
+            (Init::Acc, true) => epilogue!(|cp, v| load(cp, v), true),
+            (Init::Bias(b), false) => epilogue!(|cp, v| load(b.add(v * l), v), false),
+            (Init::Bias(b), true) => epilogue!(|cp, v| load(b.add(v * l), v), true),
         }
     }
 }
