@@ -210,12 +210,12 @@ unsafe fn tile<S: Simd, B: BSource<S::T>, const MV: usize, const NR: usize, cons
         // the `k` loop: one store per FMA).
         let alpha = S::splat(g.alpha);
         macro_rules! epilogue {
-            (|$cp:ident, $v:ident| $old:expr, $relu:expr) => {
+            (|$cp:ident, $j:ident, $v:ident| $old:expr, $relu:expr) => {
                 for (j, accj) in acc.iter().enumerate() {
                     let cj = c.add(j * g.ldc);
                     for (v, &r) in accj.iter().enumerate() {
-                        let ($cp, $v) = (cj.add(v * l), v);
-                        let _ = $v;
+                        let ($cp, $j, $v) = (cj.add(v * l), j, v);
+                        let _ = ($cp, $j, $v);
                         let mut r = S::fma(r, alpha, $old);
                         if $relu {
                             r = S::max(r, S::zero());
@@ -236,13 +236,25 @@ unsafe fn tile<S: Simd, B: BSource<S::T>, const MV: usize, const NR: usize, cons
                 S::load(q)
             }
         };
+        // A masked tile's columns may be closer together than a vector (a layer of 10
+        // outputs): loading a column right after storing the one before it then waits
+        // for the store (the accesses overlap), measured 6x slower. Its old values are
+        // all loaded first. (Masked tiles have one vector a column: `NR` registers.)
+        let mut old = [S::zero(); NR];
+        if MASKED && matches!(init, Init::Acc) {
+            for (j, o) in old.iter_mut().enumerate() {
+                *o = load(c.add(j * g.ldc), MV - 1);
+            }
+        }
         match (init, g.relu) {
-            (Init::Zero, false) => epilogue!(|cp, v| S::zero(), false),
-            (Init::Zero, true) => epilogue!(|cp, v| S::zero(), true),
-            (Init::Acc, false) => epilogue!(|cp, v| load(cp, v), false),
-            (Init::Acc, true) => epilogue!(|cp, v| load(cp, v), true),
-            (Init::Bias(b), false) => epilogue!(|cp, v| load(b.add(v * l), v), false),
-            (Init::Bias(b), true) => epilogue!(|cp, v| load(b.add(v * l), v), true),
+            (Init::Zero, false) => epilogue!(|cp, j, v| S::zero(), false),
+            (Init::Zero, true) => epilogue!(|cp, j, v| S::zero(), true),
+            (Init::Acc, false) if MASKED => epilogue!(|cp, j, v| old[j], false),
+            (Init::Acc, true) if MASKED => epilogue!(|cp, j, v| old[j], true),
+            (Init::Acc, false) => epilogue!(|cp, j, v| load(cp, v), false),
+            (Init::Acc, true) => epilogue!(|cp, j, v| load(cp, v), true),
+            (Init::Bias(b), false) => epilogue!(|cp, j, v| load(b.add(v * l), v), false),
+            (Init::Bias(b), true) => epilogue!(|cp, j, v| load(b.add(v * l), v), true),
         }
     }
 }
@@ -405,8 +417,8 @@ const OUT_VECS: usize = 128;
 
 /// `dst[c + r·ldd] = src[r + c·lds]` (plus the old `dst` when `add`) for `r < rows`,
 /// `c < cols`: a column-major `rows×cols` block written transposed, in `LANES × LANES`
-/// register transposes with scalar edges; [gated](Simd::gate) by `gate[c + r·ldd]` when
-/// `gate` is not null.
+/// register transposes (partial ones at the edges, with masked loads and stores);
+/// [gated](Simd::gate) by `gate[c + r·ldd]` when `gate` is not null.
 ///
 /// SAFETY contract: those elements of `src` (and `gate`) are readable and of `dst`
 /// writable, and `dst` overlaps neither.
@@ -424,47 +436,86 @@ pub(crate) unsafe fn transpose<S: Simd>(
     gate: *const S::T,
 ) {
     let l = S::LANES;
-    let (fr, fc) = (rows - rows % l, cols - cols % l);
-    let at = |p: *const S::T, n: usize| if p.is_null() { p } else { p.wrapping_add(n) };
-    // SAFETY: full blocks cover `r0 .. r0+l <= fr <= rows` and `c0 .. c0+l <= fc <= cols`,
-    // which is what `transpose_block` reads and writes; the scalar edges stay inside
-    // `rows × cols` too.
+    // SAFETY: block (r0, c0) covers rows `r0 .. r0 + rr <= rows` and columns
+    // `c0 .. c0 + cc <= cols`, which is what `transpose_block` reads and writes.
     unsafe {
         let mut c0 = 0;
-        while c0 < fc {
+        while c0 < cols {
+            let cc = l.min(cols - c0);
             let mut r0 = 0;
-            while r0 < fr {
-                let o = c0 + r0 * ldd;
-                S::transpose_block(
-                    src.add(r0 + c0 * lds),
-                    lds,
-                    dst.add(o),
-                    ldd,
-                    add,
-                    at(gate, o),
-                );
+            while r0 < rows {
+                let rr = l.min(rows - r0);
+                let (s, o) = (src.add(r0 + c0 * lds), c0 + r0 * ldd);
+                let g = if gate.is_null() { gate } else { gate.add(o) };
+                if rr == l && cc == l {
+                    transpose_block::<S, true>(s, lds, dst.add(o), ldd, l, l, add, g);
+                } else {
+                    transpose_block::<S, false>(s, lds, dst.add(o), ldd, rr, cc, add, g);
+                }
                 r0 += l;
             }
             c0 += l;
         }
-        let scalar = |r: usize, c: usize| {
-            let v = *src.add(r + c * lds);
-            let d = dst.add(c + r * ldd);
-            let v = if add { *d + v } else { v };
-            *d = if gate.is_null() {
-                v
-            } else {
-                gate_scalar(v, *gate.add(c + r * ldd))
-            };
-        };
-        for c in 0..fc {
-            for r in fr..rows {
-                scalar(r, c);
+    }
+}
+
+/// One block of [`transpose`]: `rows × cols` (both at most `LANES`, both `LANES` when
+/// `FULL`) through one register transpose.
+///
+/// SAFETY contract: as for [`transpose`], for this block.
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[allow(clippy::too_many_arguments)]
+unsafe fn transpose_block<S: Simd, const FULL: bool>(
+    src: *const S::T,
+    lds: usize,
+    dst: *mut S::T,
+    ldd: usize,
+    rows: usize,
+    cols: usize,
+    add: bool,
+    gate: *const S::T,
+) {
+    let l = S::LANES;
+    // SAFETY: column `c < cols` of `src` is read at its `rows` elements (all `l` when
+    // `FULL`, else masked to `rows`); row `r < rows` of `dst` (and `gate`) at its `cols`
+    // elements, likewise. The other vectors are zero and never stored.
+    unsafe {
+        let (mr, mc) = (S::mask(rows), S::mask(cols));
+        let load = |p: *const S::T, m: S::M| if FULL { S::load(p) } else { S::load_m(p, m) };
+        let mut x = [S::zero(); 16];
+        for (c, xc) in x.iter_mut().enumerate().take(l) {
+            if FULL || c < cols {
+                *xc = load(src.add(c * lds), mr);
             }
         }
-        for c in fc..cols {
-            for r in 0..rows {
-                scalar(r, c);
+        let y = S::transpose(x);
+        // Rows closer together than a vector overlap: a load right after the store
+        // before it would wait for that store, so then the old values are loaded first.
+        let early = add && ldd < l;
+        let mut old = [S::zero(); 16];
+        if early {
+            for (r, o) in old.iter_mut().enumerate().take(l) {
+                if FULL || r < rows {
+                    *o = load(dst.add(r * ldd), mc);
+                }
+            }
+        }
+        for (r, (&v, &o)) in y.iter().zip(&old).enumerate().take(l) {
+            if FULL || r < rows {
+                let d = dst.add(r * ldd);
+                let mut v = v;
+                if add {
+                    v = S::add(if early { o } else { load(d, mc) }, v);
+                }
+                if !gate.is_null() {
+                    v = S::gate(v, load(gate.add(r * ldd), mc));
+                }
+                if FULL {
+                    S::store(d, v);
+                } else {
+                    S::store_m(d, mc, v);
+                }
             }
         }
     }
@@ -598,12 +649,8 @@ pub(crate) unsafe fn input_grad_wt<S: Simd, const MV: usize, const NR: usize>(
         let mut n0 = 0;
         while n0 < i {
             let nb = rows.min(i - n0);
-            for r in 0..nb {
-                let src = w.add((n0 + r) * o);
-                for c in 0..o {
-                    *pp.add(r + c * nb) = *src.add(c);
-                }
-            }
+            // panel[r + c·nb] = w[c + (n0 + r)·o]: the block of w's columns, transposed.
+            transpose::<S>(w.add(n0 * o), o, pp, nb, o, nb, false, core::ptr::null());
             let g = Gemm {
                 m: nb,
                 n: b,
@@ -745,6 +792,45 @@ pub(crate) unsafe fn input_grad_dot<S: Simd>(
             }
         }
     }
+}
+
+/// `dw (o×i) = α·dy (o×b) · xᵀ (+ dw when `acc`)`: the weight gradient (or, with `dw`
+/// the weights and `α = -lr`, a fused SGD step), a column-layout product with `dy` as
+/// `A` and the rows of `xᵀ` (contiguous) as `B`.
+///
+/// SAFETY contract: `dy` has `o·b` readable elements, `x` has `i·b`, `dw` has `o·i`
+/// writable ones and overlaps neither.
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn weight_grad<S: Simd, const MV: usize, const NR: usize>(
+    dy: *const S::T,
+    x: *const S::T,
+    dw: *mut S::T,
+    o: usize,
+    i: usize,
+    b: usize,
+    alpha: S::T,
+    acc: bool,
+) {
+    let g = Gemm {
+        m: o,
+        n: i,
+        k: b,
+        a: dy,
+        lda: o,
+        b: x,
+        rsb: i,
+        csb: 1,
+        c: dw,
+        ldc: o,
+        init: if acc { Init::Acc } else { Init::Zero },
+        relu: false,
+        alpha,
+    };
+    // SAFETY: A(r, p) = dy[r + p·o], r < o, p < b: inside dy; B(p, n) = x[p·i + n],
+    // p < b, n < i: inside x; C(r, n) = dw[r + n·o]: inside dw.
+    unsafe { gemm::<S, MV, NR>(&g) }
 }
 
 /// `dw (o×i) = α·dy (o×b) · xᵀ (+ dw when `acc`)` for small batches: one pass over `dw`,

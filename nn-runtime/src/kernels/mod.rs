@@ -92,14 +92,13 @@ fn same<T: 'static, U: 'static>() -> bool {
 
 /// The products the layers need, as entry points per instruction set.
 enum Op<T> {
-    /// A product with `A` in column layout (forward and weight gradient).
+    /// A product with `A` in column layout (the forward pass).
     Gemm(Gemm<T>),
     /// `dx = wᵀ·dy`, gated by a ReLU's output when the last pointer is not null:
     /// (w, dy, dx, o, i, b, gate).
     InputGrad(*const T, *const T, *mut T, usize, usize, usize, *const T),
-    /// `dw = α·dy·xᵀ (+ dw)` for batches below [`SMALL_BATCH`]: (dy, x, dw, o, i, b, α,
-    /// accumulate).
-    WeightGradSmall(*const T, *const T, *mut T, usize, usize, usize, T, bool),
+    /// `dw = α·dy·xᵀ (+ dw)`: (dy, x, dw, o, i, b, α, accumulate).
+    WeightGrad(*const T, *const T, *mut T, usize, usize, usize, T, bool),
     /// `y = w·x (+ bias)`, ReLU optional, for one sample: (w, x, bias or null, y, o, i,
     /// relu).
     Gemv(*const T, *const T, *const T, *mut T, usize, usize, bool),
@@ -109,8 +108,8 @@ enum Op<T> {
 ///
 /// # Safety
 /// `op` must satisfy the contract of [`Gemm`] (for `Op::Gemm`) or of
-/// `gemm::input_grad_packed` (for `Op::InputGrad`), `gemm::weight_grad_small` (for
-/// `Op::WeightGradSmall`) or `gemm::gemv` (for `Op::Gemv`).
+/// `gemm::input_grad_packed` (for `Op::InputGrad`), `gemm::weight_grad` (for
+/// `Op::WeightGrad`) or `gemm::gemv` (for `Op::Gemv`).
 #[inline]
 unsafe fn run<T: Scalar>(op: &Op<T>) {
     // SAFETY: the `same` checks make each cast between `Op<T>` and `Op<f32>`/`Op<f64>` an
@@ -160,8 +159,12 @@ unsafe fn run_generic<S: Simd, const MV: usize, const NR: usize>(op: &Op<S::T>) 
     unsafe {
         match *op {
             Op::Gemm(ref g) => gemm::gemm::<S, MV, NR>(g),
-            Op::WeightGradSmall(dy, x, dw, o, i, b, alpha, acc) => {
-                gemm::weight_grad_small::<S>(dy, x, dw, o, i, b, alpha, acc)
+            Op::WeightGrad(dy, x, dw, o, i, b, alpha, acc) => {
+                if b < SMALL_BATCH {
+                    gemm::weight_grad_small::<S>(dy, x, dw, o, i, b, alpha, acc)
+                } else {
+                    gemm::weight_grad::<S, MV, NR>(dy, x, dw, o, i, b, alpha, acc)
+                }
             }
             Op::Gemv(w, x, bias, y, o, i, relu) => gemm::gemv::<S>(w, x, bias, y, o, i, relu),
             Op::InputGrad(w, dy, dx, o, i, b, gate) => {
@@ -550,38 +553,18 @@ pub fn dense_weight_grad_scaled<T: Scalar, const O: usize, const I: usize, const
         }
         return;
     }
-    if B < SMALL_BATCH {
-        let op = Op::WeightGradSmall(
-            dy.as_slice().as_ptr(),
-            x.as_slice().as_ptr(),
-            dw.as_mut_slice().as_mut_ptr(),
-            O,
-            I,
-            B,
-            alpha,
-            accumulate,
-        );
-        // SAFETY: dy has O·B elements, x I·B, dw O·I; dw is a unique borrow.
-        return unsafe { run(&op) };
-    }
-    let g = Gemm {
-        m: O,
-        n: I,
-        k: B,
-        a: dy.as_slice().as_ptr(),
-        lda: O,
-        b: x.as_slice().as_ptr(),
-        rsb: I,
-        csb: 1,
-        c: dw.as_mut_slice().as_mut_ptr(),
-        ldc: O,
-        init: if accumulate { Init::Acc } else { Init::Zero },
-        relu: false,
+    let op = Op::WeightGrad(
+        dy.as_slice().as_ptr(),
+        x.as_slice().as_ptr(),
+        dw.as_mut_slice().as_mut_ptr(),
+        O,
+        I,
+        B,
         alpha,
-    };
-    // SAFETY: A(i, p) = dy[i + p·O], i < O, p < B: inside dy; B(p, n) = x[p·I + n],
-    // p < B, n < I: inside x; C(i, n) = dw[i + n·O]: inside dw, a unique borrow.
-    unsafe { run(&Op::Gemm(g)) }
+        accumulate,
+    );
+    // SAFETY: dy has O·B elements, x I·B, dw O·I; dw is a unique borrow.
+    unsafe { run(&op) }
 }
 
 /// `db += Σ_columns dy`: accumulates the bias gradient of a dense layer.

@@ -52,36 +52,9 @@ pub(crate) trait Simd: Copy {
     /// [`Relu`](crate::activation::Relu)'s backward pass computes it.
     unsafe fn gate(v: Self::V, g: Self::V) -> Self::V;
 
-    /// `dst[c + r·ldd] = src[r + c·lds]` (plus the old `dst` when `add`) for
-    /// `r, c < LANES`: one square block written transposed. Reads `LANES` vectors at
-    /// `src + c·lds` and writes `LANES` vectors at `dst + r·ldd`, which must not overlap;
-    /// when `gate` is not null, each result is [gated](Simd::gate) by `gate[c + r·ldd]`
-    /// (read at the same offsets as `dst`). This default moves one element at a time.
-    #[inline(always)]
-    unsafe fn transpose_block(
-        src: *const Self::T,
-        lds: usize,
-        dst: *mut Self::T,
-        ldd: usize,
-        add: bool,
-        gate: *const Self::T,
-    ) {
-        for c in 0..Self::LANES {
-            for r in 0..Self::LANES {
-                // SAFETY: `r, c < LANES`: inside the vectors the contract names.
-                unsafe {
-                    let v = *src.add(r + c * lds);
-                    let d = dst.add(c + r * ldd);
-                    let v = if add { *d + v } else { v };
-                    *d = if gate.is_null() {
-                        v
-                    } else {
-                        gate_scalar(v, *gate.add(c + r * ldd))
-                    };
-                }
-            }
-        }
-    }
+    /// The `LANES × LANES` transpose of the first `LANES` vectors of `x` (vector `c`,
+    /// lane `r` goes to vector `r`, lane `c`); the other vectors are unspecified.
+    unsafe fn transpose(x: [Self::V; 16]) -> [Self::V; 16];
 }
 
 /// The index vectors of one stage of a butterfly transpose of `N × N` elements with
@@ -240,6 +213,16 @@ impl<T: Scalar, const N: usize> Simd for Portable<T, N> {
         }
         r
     }
+    #[inline(always)]
+    unsafe fn transpose(x: [[T; N]; 16]) -> [[T; N]; 16] {
+        let mut y = x;
+        for (c, xc) in x.iter().enumerate().take(N) {
+            for (r, v) in xc.iter().enumerate() {
+                y[r][c] = *v;
+            }
+        }
+        y
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -342,14 +325,7 @@ mod x86 {
         }
         #[inline]
         #[target_feature(enable = "avx512f")]
-        unsafe fn transpose_block(
-            src: *const f32,
-            lds: usize,
-            dst: *mut f32,
-            ldd: usize,
-            add: bool,
-            gate: *const f32,
-        ) {
+        unsafe fn transpose(x: [__m512; 16]) -> [__m512; 16] {
             // Four butterfly stages of 16 two-source permutes (see `butterfly`), each a
             // function of constant shape, so every vector stays in a register.
             #[inline]
@@ -372,24 +348,7 @@ mod x86 {
                     }
                 })
             }
-            unsafe {
-                let x: [__m512; 16] = core::array::from_fn(|c| _mm512_loadu_ps(src.add(c * lds)));
-                let x = stage::<3>(stage::<2>(stage::<1>(stage::<0>(x))));
-                for (r, &v) in x.iter().enumerate() {
-                    let d = dst.add(r * ldd);
-                    let v = if add {
-                        _mm512_add_ps(_mm512_loadu_ps(d), v)
-                    } else {
-                        v
-                    };
-                    let v = if gate.is_null() {
-                        v
-                    } else {
-                        Self::gate(v, _mm512_loadu_ps(gate.add(r * ldd)))
-                    };
-                    _mm512_storeu_ps(d, v);
-                }
-            }
+            stage::<3>(stage::<2>(stage::<1>(stage::<0>(x))))
         }
     }
 
@@ -466,14 +425,7 @@ mod x86 {
         }
         #[inline]
         #[target_feature(enable = "avx512f")]
-        unsafe fn transpose_block(
-            src: *const f64,
-            lds: usize,
-            dst: *mut f64,
-            ldd: usize,
-            add: bool,
-            gate: *const f64,
-        ) {
+        unsafe fn transpose(x: [__m512d; 16]) -> [__m512d; 16] {
             // Three butterfly stages of 8 two-source permutes (as for `f32`).
             #[inline]
             #[target_feature(enable = "avx512f")]
@@ -495,24 +447,8 @@ mod x86 {
                     }
                 })
             }
-            unsafe {
-                let x: [__m512d; 8] = core::array::from_fn(|c| _mm512_loadu_pd(src.add(c * lds)));
-                let x = stage::<2>(stage::<1>(stage::<0>(x)));
-                for (r, &v) in x.iter().enumerate() {
-                    let d = dst.add(r * ldd);
-                    let v = if add {
-                        _mm512_add_pd(_mm512_loadu_pd(d), v)
-                    } else {
-                        v
-                    };
-                    let v = if gate.is_null() {
-                        v
-                    } else {
-                        Self::gate(v, _mm512_loadu_pd(gate.add(r * ldd)))
-                    };
-                    _mm512_storeu_pd(d, v);
-                }
-            }
+            let y = stage::<2>(stage::<1>(stage::<0>(core::array::from_fn(|i| x[i]))));
+            core::array::from_fn(|i| if i < 8 { y[i] } else { x[i] })
         }
     }
 
@@ -600,62 +536,38 @@ mod x86 {
         }
         #[inline]
         #[target_feature(enable = "avx2,fma")]
-        unsafe fn transpose_block(
-            src: *const f32,
-            lds: usize,
-            dst: *mut f32,
-            ldd: usize,
-            add: bool,
-            gate: *const f32,
-        ) {
+        unsafe fn transpose(x: [__m256; 16]) -> [__m256; 16] {
             // Pairs interleaved, then pairs of pairs, then the 128-bit halves exchanged.
-            unsafe {
-                let x: [__m256; 8] = core::array::from_fn(|c| _mm256_loadu_ps(src.add(c * lds)));
-                let t = [
-                    _mm256_unpacklo_ps(x[0], x[1]),
-                    _mm256_unpackhi_ps(x[0], x[1]),
-                    _mm256_unpacklo_ps(x[2], x[3]),
-                    _mm256_unpackhi_ps(x[2], x[3]),
-                    _mm256_unpacklo_ps(x[4], x[5]),
-                    _mm256_unpackhi_ps(x[4], x[5]),
-                    _mm256_unpacklo_ps(x[6], x[7]),
-                    _mm256_unpackhi_ps(x[6], x[7]),
-                ];
-                let u = [
-                    _mm256_shuffle_ps::<0x44>(t[0], t[2]),
-                    _mm256_shuffle_ps::<0xEE>(t[0], t[2]),
-                    _mm256_shuffle_ps::<0x44>(t[1], t[3]),
-                    _mm256_shuffle_ps::<0xEE>(t[1], t[3]),
-                    _mm256_shuffle_ps::<0x44>(t[4], t[6]),
-                    _mm256_shuffle_ps::<0xEE>(t[4], t[6]),
-                    _mm256_shuffle_ps::<0x44>(t[5], t[7]),
-                    _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
-                ];
-                let y = [
-                    _mm256_permute2f128_ps::<0x20>(u[0], u[4]),
-                    _mm256_permute2f128_ps::<0x20>(u[1], u[5]),
-                    _mm256_permute2f128_ps::<0x20>(u[2], u[6]),
-                    _mm256_permute2f128_ps::<0x20>(u[3], u[7]),
-                    _mm256_permute2f128_ps::<0x31>(u[0], u[4]),
-                    _mm256_permute2f128_ps::<0x31>(u[1], u[5]),
-                    _mm256_permute2f128_ps::<0x31>(u[2], u[6]),
-                    _mm256_permute2f128_ps::<0x31>(u[3], u[7]),
-                ];
-                for (r, &v) in y.iter().enumerate() {
-                    let d = dst.add(r * ldd);
-                    let v = if add {
-                        _mm256_add_ps(_mm256_loadu_ps(d), v)
-                    } else {
-                        v
-                    };
-                    let v = if gate.is_null() {
-                        v
-                    } else {
-                        Self::gate(v, _mm256_loadu_ps(gate.add(r * ldd)))
-                    };
-                    _mm256_storeu_ps(d, v);
-                }
-            }
+            let t = [
+                _mm256_unpacklo_ps(x[0], x[1]),
+                _mm256_unpackhi_ps(x[0], x[1]),
+                _mm256_unpacklo_ps(x[2], x[3]),
+                _mm256_unpackhi_ps(x[2], x[3]),
+                _mm256_unpacklo_ps(x[4], x[5]),
+                _mm256_unpackhi_ps(x[4], x[5]),
+                _mm256_unpacklo_ps(x[6], x[7]),
+                _mm256_unpackhi_ps(x[6], x[7]),
+            ];
+            let u = [
+                _mm256_shuffle_ps::<0x44>(t[0], t[2]),
+                _mm256_shuffle_ps::<0xEE>(t[0], t[2]),
+                _mm256_shuffle_ps::<0x44>(t[1], t[3]),
+                _mm256_shuffle_ps::<0xEE>(t[1], t[3]),
+                _mm256_shuffle_ps::<0x44>(t[4], t[6]),
+                _mm256_shuffle_ps::<0xEE>(t[4], t[6]),
+                _mm256_shuffle_ps::<0x44>(t[5], t[7]),
+                _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
+            ];
+            let mut y = x;
+            y[0] = _mm256_permute2f128_ps::<0x20>(u[0], u[4]);
+            y[1] = _mm256_permute2f128_ps::<0x20>(u[1], u[5]);
+            y[2] = _mm256_permute2f128_ps::<0x20>(u[2], u[6]);
+            y[3] = _mm256_permute2f128_ps::<0x20>(u[3], u[7]);
+            y[4] = _mm256_permute2f128_ps::<0x31>(u[0], u[4]);
+            y[5] = _mm256_permute2f128_ps::<0x31>(u[1], u[5]);
+            y[6] = _mm256_permute2f128_ps::<0x31>(u[2], u[6]);
+            y[7] = _mm256_permute2f128_ps::<0x31>(u[3], u[7]);
+            y
         }
     }
 
@@ -737,44 +649,20 @@ mod x86 {
         }
         #[inline]
         #[target_feature(enable = "avx2,fma")]
-        unsafe fn transpose_block(
-            src: *const f64,
-            lds: usize,
-            dst: *mut f64,
-            ldd: usize,
-            add: bool,
-            gate: *const f64,
-        ) {
+        unsafe fn transpose(x: [__m256d; 16]) -> [__m256d; 16] {
             // Pairs interleaved, then the 128-bit halves exchanged.
-            unsafe {
-                let x: [__m256d; 4] = core::array::from_fn(|c| _mm256_loadu_pd(src.add(c * lds)));
-                let t = [
-                    _mm256_unpacklo_pd(x[0], x[1]),
-                    _mm256_unpackhi_pd(x[0], x[1]),
-                    _mm256_unpacklo_pd(x[2], x[3]),
-                    _mm256_unpackhi_pd(x[2], x[3]),
-                ];
-                let y = [
-                    _mm256_permute2f128_pd::<0x20>(t[0], t[2]),
-                    _mm256_permute2f128_pd::<0x20>(t[1], t[3]),
-                    _mm256_permute2f128_pd::<0x31>(t[0], t[2]),
-                    _mm256_permute2f128_pd::<0x31>(t[1], t[3]),
-                ];
-                for (r, &v) in y.iter().enumerate() {
-                    let d = dst.add(r * ldd);
-                    let v = if add {
-                        _mm256_add_pd(_mm256_loadu_pd(d), v)
-                    } else {
-                        v
-                    };
-                    let v = if gate.is_null() {
-                        v
-                    } else {
-                        Self::gate(v, _mm256_loadu_pd(gate.add(r * ldd)))
-                    };
-                    _mm256_storeu_pd(d, v);
-                }
-            }
+            let t = [
+                _mm256_unpacklo_pd(x[0], x[1]),
+                _mm256_unpackhi_pd(x[0], x[1]),
+                _mm256_unpacklo_pd(x[2], x[3]),
+                _mm256_unpackhi_pd(x[2], x[3]),
+            ];
+            let mut y = x;
+            y[0] = _mm256_permute2f128_pd::<0x20>(t[0], t[2]);
+            y[1] = _mm256_permute2f128_pd::<0x20>(t[1], t[3]);
+            y[2] = _mm256_permute2f128_pd::<0x31>(t[0], t[2]);
+            y[3] = _mm256_permute2f128_pd::<0x31>(t[1], t[3]);
+            y
         }
     }
 }
