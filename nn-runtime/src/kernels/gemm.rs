@@ -1032,7 +1032,13 @@ unsafe fn weight_grad_regs<S: Simd, const NV: usize, const NB: usize>(
 #[cfg_attr(debug_assertions, inline(never))]
 #[cfg_attr(not(debug_assertions), inline(always))]
 #[allow(clippy::too_many_arguments)]
-unsafe fn gemv_panel<S: Simd, const MV: usize, const KU: usize, const MASKED: bool>(
+unsafe fn gemv_panel<
+    S: Simd,
+    const MV: usize,
+    const KU: usize,
+    const MASKED: bool,
+    const CONTIG: bool,
+>(
     w: *const S::T,
     lda: usize,
     x: *const S::T,
@@ -1043,6 +1049,9 @@ unsafe fn gemv_panel<S: Simd, const MV: usize, const KU: usize, const MASKED: bo
     relu: bool,
 ) {
     let l = S::LANES;
+    // A panel as tall as the matrix (`CONTIG`, `lda == MV·LANES`) is one contiguous
+    // stream: a constant stride lets every load be an offset from one moving pointer.
+    let lda = if CONTIG { MV * l } else { lda };
     // SAFETY: every `w` load reads column `p < k` (`p + u < k` in the unrolled loop, the
     // loop condition) at rows `v·l .. v·l+l` for `v < MV`, all `< mr` except in the last
     // vector of a `MASKED` panel, which reads only its `mr - (MV-1)·l` masked lanes;
@@ -1130,25 +1139,39 @@ pub(crate) unsafe fn gemv<S: Simd>(
     // stays null when it is null.
     unsafe {
         let at = |r: usize| if bias.is_null() { bias } else { bias.add(r) };
+        // One panel as tall as the matrix: its columns are one contiguous stream.
+        match o / l {
+            8 if o == 8 * l => {
+                return gemv_panel::<S, 8, 2, false, true>(w, o, x, i, bias, y, o, relu)
+            }
+            4 if o == 4 * l => {
+                return gemv_panel::<S, 4, 4, false, true>(w, o, x, i, bias, y, o, relu)
+            }
+            2 if o == 2 * l => {
+                return gemv_panel::<S, 2, 8, false, true>(w, o, x, i, bias, y, o, relu)
+            }
+            1 if o == l => return gemv_panel::<S, 1, 8, false, true>(w, o, x, i, bias, y, o, relu),
+            _ => {}
+        }
         let mut r = 0;
         while r + 8 * l <= o {
-            gemv_panel::<S, 8, 1, false>(w.add(r), o, x, i, at(r), y.add(r), 8 * l, relu);
+            gemv_panel::<S, 8, 2, false, false>(w.add(r), o, x, i, at(r), y.add(r), 8 * l, relu);
             r += 8 * l;
         }
         if r + 4 * l <= o {
-            gemv_panel::<S, 4, 2, false>(w.add(r), o, x, i, at(r), y.add(r), 4 * l, relu);
+            gemv_panel::<S, 4, 4, false, false>(w.add(r), o, x, i, at(r), y.add(r), 4 * l, relu);
             r += 4 * l;
         }
         if r + 2 * l <= o {
-            gemv_panel::<S, 2, 4, false>(w.add(r), o, x, i, at(r), y.add(r), 2 * l, relu);
+            gemv_panel::<S, 2, 8, false, false>(w.add(r), o, x, i, at(r), y.add(r), 2 * l, relu);
             r += 2 * l;
         }
         if r + l <= o {
-            gemv_panel::<S, 1, 8, false>(w.add(r), o, x, i, at(r), y.add(r), l, relu);
+            gemv_panel::<S, 1, 8, false, false>(w.add(r), o, x, i, at(r), y.add(r), l, relu);
             r += l;
         }
         if r < o {
-            gemv_panel::<S, 1, 8, true>(w.add(r), o, x, i, at(r), y.add(r), o - r, relu);
+            gemv_panel::<S, 1, 8, true, false>(w.add(r), o, x, i, at(r), y.add(r), o - r, relu);
         }
     }
 }
