@@ -306,6 +306,9 @@ fn training_without_a_tape_equals_the_tape_path() {
             .weight
             .iter()
             .any(|w| *w != <T as nn::Scalar>::from_f64(0.0)));
+        // One sample: inference applies tanh and sigmoid inside the product's kernel call.
+        let x1 = SVector::<T, 40>::from_fn(|i, _| v(i + 2));
+        assert_eq!(net.forward(&x1), *net.forward_tape(&x1).output());
     }
     check::<f64>();
     check::<f32>();

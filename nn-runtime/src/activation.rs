@@ -14,6 +14,13 @@ pub trait Activation<T: Scalar> {
     /// Writes `d_input = f'(input) * d_output`, given the `input` and `output` of the
     /// forward pass.
     fn backward(&self, input: &[T], output: &[T], d_output: &[T], d_input: &mut [T]);
+    /// The vectorised element function equal to [`forward_inplace`](Self::forward_inplace),
+    /// if there is one: a kernel may then apply it in the same pass as the product before
+    /// it. Not part of the stable API.
+    #[doc(hidden)]
+    fn __vmath(&self) -> Option<crate::kernels::vmath::Fun> {
+        None
+    }
 }
 
 #[inline(always)]
@@ -75,6 +82,9 @@ impl<T: Scalar> Activation<T> for Sigmoid {
         // Vectorised; within a few ulp of `sigmoid` (see `kernels::vmath`).
         crate::kernels::vmath::sigmoid_inplace(x);
     }
+    fn __vmath(&self) -> Option<crate::kernels::vmath::Fun> {
+        Some(crate::kernels::vmath::Fun::Sigmoid)
+    }
     /// Reads only the output (`y·(1 - y)`).
     fn backward(&self, input: &[T], output: &[T], d_output: &[T], d_input: &mut [T]) {
         zip_backward!(input, output, d_output, d_input, |x, y| y
@@ -89,6 +99,9 @@ impl<T: Scalar> Activation<T> for Tanh {
     fn forward_inplace(&self, x: &mut [T]) {
         // Vectorised; within a few ulp of `tanh` (see `kernels::vmath`).
         crate::kernels::vmath::tanh_inplace(x);
+    }
+    fn __vmath(&self) -> Option<crate::kernels::vmath::Fun> {
+        Some(crate::kernels::vmath::Fun::Tanh)
     }
     /// Reads only the output (`1 - y²`).
     fn backward(&self, input: &[T], output: &[T], d_output: &[T], d_input: &mut [T]) {

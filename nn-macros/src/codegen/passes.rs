@@ -81,19 +81,23 @@ fn forward_body(cx: &Ctx<'_>) -> TokenStream {
                 } else {
                     quote!(::core::option::Option::None)
                 };
-                // A ReLU right after the product runs in the product's epilogue.
-                let kernel = if matches!(
-                    layers.get(li + 1).map(|n| n.kind),
-                    Some(Kind::Act(Act::Relu))
-                ) {
-                    skip_next = true;
-                    quote!(dense_forward_relu)
-                } else {
-                    quote!(dense_forward)
+                // A ReLU right after the product runs in the product's epilogue; a tanh or
+                // sigmoid in the same kernel call, while the outputs are in cache.
+                let call = match layers.get(li + 1).map(|n| n.kind) {
+                    Some(Kind::Act(Act::Relu)) => {
+                        skip_next = true;
+                        quote!(#p::kernels::dense_forward_relu(&self.#f.weight, #b, #src, &mut #a);)
+                    }
+                    Some(Kind::Act(act @ (Act::Tanh | Act::Sigmoid))) => {
+                        skip_next = true;
+                        let e = cx.act(act);
+                        quote!(#p::kernels::dense_forward_act(&self.#f.weight, #b, #src, &#e, &mut #a);)
+                    }
+                    _ => quote!(#p::kernels::dense_forward(&self.#f.weight, #b, #src, &mut #a);),
                 };
                 body.push(quote! {
                     let mut #a = #zeros;
-                    #p::kernels::#kernel(&self.#f.weight, #b, #src, &mut #a);
+                    #call
                 });
                 cur = Some(a);
             }

@@ -101,7 +101,18 @@ enum Op<T> {
     WeightGrad(*const T, *const T, *mut T, usize, usize, usize, T, bool),
     /// `y = w·x (+ bias)`, ReLU optional, for one sample: (w, x, bias or null, y, o, i,
     /// relu).
-    Gemv(*const T, *const T, *const T, *mut T, usize, usize, bool),
+    /// The element function, when not `None`, is then applied to `y` in the same entry
+    /// point.
+    Gemv(
+        *const T,
+        *const T,
+        *const T,
+        *mut T,
+        usize,
+        usize,
+        bool,
+        Option<vmath::Fun>,
+    ),
 }
 
 /// Runs `op` with the best instruction set available.
@@ -166,7 +177,12 @@ unsafe fn run_generic<S: Simd, const MV: usize, const NR: usize>(op: &Op<S::T>) 
                     gemm::weight_grad::<S, MV, NR>(dy, x, dw, o, i, b, alpha, acc)
                 }
             }
-            Op::Gemv(w, x, bias, y, o, i, relu) => gemm::gemv::<S>(w, x, bias, y, o, i, relu),
+            Op::Gemv(w, x, bias, y, o, i, relu, f) => {
+                gemm::gemv::<S>(w, x, bias, y, o, i, relu);
+                if let Some(f) = f {
+                    vmath::apply_inline(f, core::slice::from_raw_parts_mut(y, o));
+                }
+            }
             Op::InputGrad(w, dy, dx, o, i, b, gate) => {
                 if b >= S::LANES && o < b && o <= gemm::KC {
                     // Few outputs: transposing w is cheaper than transposing dy and dx.
@@ -265,6 +281,13 @@ pub fn dense_forward_act<
     act: &A,
     y: &mut SMatrix<T, O, B>,
 ) {
+    if B == 1 && !small(O, I, B) {
+        if let Some(f) = act.__vmath() {
+            // One sample: the activation in the product's entry point, on outputs still
+            // in cache, without a second choice of instruction set.
+            return forward_large(w, b, x, y, false, Some(f));
+        }
+    }
     forward_impl(w, b, x, y, false);
     act.forward_inplace(y.as_mut_slice());
 }
@@ -283,7 +306,7 @@ fn forward_impl<T: Scalar, const O: usize, const I: usize, const B: usize>(
     if small(O, I, B) {
         small_forward(w, b, x, y, relu)
     } else {
-        forward_large(w, b, x, y, relu)
+        forward_large(w, b, x, y, relu, None)
     }
 }
 
@@ -294,6 +317,7 @@ fn forward_large<T: Scalar, const O: usize, const I: usize, const B: usize>(
     x: &SMatrix<T, I, B>,
     y: &mut SMatrix<T, O, B>,
     relu: bool,
+    f: Option<vmath::Fun>,
 ) {
     if B == 1 {
         let op = Op::Gemv(
@@ -304,11 +328,16 @@ fn forward_large<T: Scalar, const O: usize, const I: usize, const B: usize>(
             O,
             I,
             relu,
+            f,
         );
         // SAFETY: w has O·I elements (column-major, w[r + p·O]), x has I = I·B, the bias
         // (when present) O, y O = O·B; y is a unique borrow and so overlaps nothing else.
         return unsafe { run(&op) };
     }
+    debug_assert!(
+        f.is_none(),
+        "only one-sample products apply an element function"
+    );
     let g = Gemm {
         m: O,
         n: B,

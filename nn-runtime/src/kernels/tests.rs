@@ -3,7 +3,7 @@
 //! above `SIMD_MIN_FLOPS`; the small ones take the static loops).
 
 use super::*;
-use crate::activation::Tanh;
+use crate::activation::{Sigmoid, Tanh};
 
 /// Deterministic values in [-1, 1) without a random-number dependency.
 fn fill<T: Scalar, const R: usize, const C: usize>(seed: u64) -> Box<SMatrix<T, R, C>> {
@@ -96,6 +96,17 @@ fn check<T: Scalar, const O: usize, const I: usize, const B: usize>() {
     dense_forward_act(&w, Some(&bias.column(0).into_owned()), &x, &Tanh, &mut yt);
     let yt_ref: Vec<f64> = y_ref.iter().map(|&v| v.tanh()).collect();
     close(yt.as_slice(), &yt_ref, I, &what("forward tanh"));
+
+    let mut ys = fill::<T, O, B>(9);
+    dense_forward_act(
+        &w,
+        Some(&bias.column(0).into_owned()),
+        &x,
+        &Sigmoid,
+        &mut ys,
+    );
+    let ys_ref: Vec<f64> = y_ref.iter().map(|&v| 1.0 / (1.0 + (-v).exp())).collect();
+    close(ys.as_slice(), &ys_ref, I, &what("forward sigmoid"));
 
     let mut dx = fill::<T, I, B>(9);
     dense_input_grad(&w, &dy, &mut dx);

@@ -185,9 +185,13 @@ impl_vmath!(
     ]
 );
 
-/// Which element function a slice pass applies.
-#[derive(Clone, Copy)]
-pub(crate) enum Fun {
+/// Which element function a slice pass applies (named by
+/// [`Activation`](crate::activation::Activation) implementations so that a kernel can
+/// apply it in the same pass as a product; not part of the stable API).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fun {
+    /// `e^x`.
     Exp,
     Tanh,
     Sigmoid,
@@ -289,6 +293,13 @@ fn map_inplace_on<T: Scalar>(f: Fun, x: &mut [T], dispatch: bool) {
     } else {
         unreachable!("Scalar is sealed: f32 and f64 only")
     }
+}
+
+/// `f` in place, in the code of the caller's instruction set, always inlined (no
+/// run-time choice): for kernels that have already chosen theirs.
+#[inline(always)]
+pub(crate) fn apply_inline<T: Scalar>(f: Fun, x: &mut [T]) {
+    map_inplace_on(f, x, false)
 }
 
 /// `e^x` in place on a short slice (fewer than [`SHORT_EXP`] elements, say), in the
