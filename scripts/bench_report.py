@@ -59,6 +59,29 @@ def cpu():
     return model, keep
 
 
+def caches():
+    """The data caches of one core, as `L1d 48K, L2 2048K, ...` (from sysfs), or "?"."""
+    out = []
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        for idx in sorted(os.listdir(base)):
+            d = os.path.join(base, idx)
+            if not idx.startswith("index"):
+                continue
+            with open(os.path.join(d, "type")) as f:
+                kind = f.read().strip()
+            if kind == "Instruction":
+                continue
+            with open(os.path.join(d, "level")) as f:
+                level = f.read().strip()
+            with open(os.path.join(d, "size")) as f:
+                size = f.read().strip()
+            out.append(f"L{level}{'d' if kind == 'Data' else ''} {size}")
+    except OSError:
+        return "?"
+    return ", ".join(out) or "?"
+
+
 def order(group):
     # Peak first, then kernels, networks, RTNeural shapes, in a readable order.
     kinds = ["peak", "forward", "input_grad", "weight_grad", "net", "dense_tanh"]
@@ -196,7 +219,7 @@ def main():
         "training step counts forward, weight gradients and the input gradients of every layer",
         "but the first).",
         "",
-        f"- Machine: {model}; CPU features: {' '.join(flags)}",
+        f"- Machine: {model}; CPU features: {' '.join(flags)}; caches (per core unless shared): {caches()}",
         f"- Compiler: {rustc}",
         "- `nn`: the library (kernels chosen at run time: AVX-512F, else AVX2+FMA, else portable);",
         "  `hand`: hand-written loops over fixed-size arrays (benches/hand.rs, handnet.rs);",
@@ -208,10 +231,11 @@ def main():
         "",
         "- `nn` in a training group is the fused `sgd_step` (the update applied as each gradient",
         "  is computed); `nn_optim` is `loss_and_gradients_into` then `Sgd::step` (what the",
-        "  `Trainer` does). `weights_from_l2` (batch-1 inference of networks whose weights exceed",
-        "  the 32 KiB L1) only sums that many bytes of weights with an unrolled AVX-512 loop: the",
-        "  cost of streaming the weights from L2 once, which any implementation that reads its",
-        "  weights once per call pays in some form (a reference point, not a strict bound).",
+        "  `Trainer` does). `weights_from_l2` (batch-1 inference of networks with more than",
+        "  32 KiB of weights) only sums that many bytes, on a cache line, with an unrolled AVX-512",
+        "  loop: the cost of streaming the weights once from wherever they stay between calls,",
+        "  which any implementation that reads its weights once per call pays in some form (a",
+        "  reference point, not a strict bound).",
         "",
         "What a user gets by default: `nn` detects AVX-512F / AVX2+FMA at run time, so a default",
         "build (no `-C target-cpu`) runs the same vector kernels as a native build; products",
@@ -220,15 +244,12 @@ def main():
         "nalgebra's unrolled product).",
         "",
         "Crates evaluated for the products: `matrixmultiply` (used by `DMatrix::gemm`, measured",
-        "below) is as fast as `nn` on large forward and weight-gradient products but allocates its",
-        "packing buffers on the heap on every call (the kernels must not allocate), has a fixed",
-        "cost that loses at batch 1 and small layers, and its transposed product through nalgebra",
-        "(`gemm_tr`) is several times slower; so `nn` uses its own register-tiled kernels. The",
-        "`gemm` crate is measured against them in `benches/peers/RESULTS.md` (one thread): level",
-        "or slightly faster on batched weight gradients, slower on the forward and input-gradient",
-        "products and at batch 1, so it was not adopted. `pulp` would only replace the ~300",
-        "lines of `kernels/simd.rs` and was not measured. Peer libraries (dfdx, candle, burn)",
-        "are compared in `benches/peers/RESULTS.md`.",
+        "below) allocates its packing buffers on the heap on every call (the kernels must not",
+        "allocate), and its transposed product through nalgebra (`gemm_tr`) packs nothing; the",
+        "`gemm` crate (one thread) is measured against `nn`'s kernels on the networks' products in",
+        "`benches/peers/RESULTS.md` and also allocates and packs per call. `pulp` would only",
+        "replace the vector abstraction of `kernels/simd.rs` and was not measured. Peer libraries",
+        "(dfdx, candle, burn) are compared in `benches/peers/RESULTS.md`.",
         "",
     ]
     titles = ["Default build (no target flags)", "RUSTFLAGS=-Ctarget-cpu=native"]
