@@ -123,41 +123,59 @@ enum Op<T> {
 /// `Op::WeightGrad`) or `gemm::gemv` (for `Op::Gemv`).
 #[inline]
 unsafe fn run<T: Scalar>(op: &Op<T>) {
-    // SAFETY: the `same` checks make each cast between `Op<T>` and `Op<f32>`/`Op<f64>` an
-    // identity; the callee contracts are the caller's.
+    // The input gradient has entry points of its own: its 40 KiB of stack buffers would
+    // otherwise be in every entry point's frame, probed page by page on each call (a
+    // measurable part of a one-sample product).
+    // SAFETY: the caller's contract, forwarded.
     unsafe {
+        if let Op::InputGrad(..) = op {
+            dispatch!(op, x86::input_grad, input_grad_generic)
+        } else {
+            dispatch!(op, x86::products, run_generic)
+        }
+    }
+}
+
+/// Calls `$isa::v4_f32` etc. (the `#[target_feature]` entry points of module `$isa`) for
+/// the best instruction set present, or `$body` for the portable vectors.
+macro_rules! dispatch {
+    ($op:expr, $isa:path, $body:ident) => {{
+        let op = $op;
+        // SAFETY: the `same` checks make each cast between `Op<T>` and `Op<f32>`/`Op<f64>`
+        // an identity; each entry point is called only after its features were detected.
         #[cfg(target_arch = "x86_64")]
         {
-            use x86::*;
+            use $isa as isa;
             if same::<T, f32>() {
                 let op = &*(op as *const Op<T> as *const Op<f32>);
                 if allowed(2) && std::arch::is_x86_feature_detected!("avx512f") {
-                    return run_v4_f32(op);
+                    return isa::v4_f32(op);
                 }
                 if allowed(1)
                     && std::arch::is_x86_feature_detected!("avx2")
                     && std::arch::is_x86_feature_detected!("fma")
                 {
-                    return run_v3_f32(op);
+                    return isa::v3_f32(op);
                 }
             } else if same::<T, f64>() {
                 let op = &*(op as *const Op<T> as *const Op<f64>);
                 if allowed(2) && std::arch::is_x86_feature_detected!("avx512f") {
-                    return run_v4_f64(op);
+                    return isa::v4_f64(op);
                 }
                 if allowed(1)
                     && std::arch::is_x86_feature_detected!("avx2")
                     && std::arch::is_x86_feature_detected!("fma")
                 {
-                    return run_v3_f64(op);
+                    return isa::v3_f64(op);
                 }
             }
         }
-        run_generic::<Portable<T, 4>, 2, 4>(op)
-    }
+        $body::<Portable<T, 4>, 2, 4>(op)
+    }};
 }
+use dispatch;
 
-/// The body of every entry point: `MV × NR` register tiles.
+/// The products other than the input gradient, with `MV × NR` register tiles.
 ///
 /// # Safety
 /// As for [`run`]; and `S`'s instruction set must be enabled in the caller.
@@ -183,15 +201,30 @@ unsafe fn run_generic<S: Simd, const MV: usize, const NR: usize>(op: &Op<S::T>) 
                     vmath::apply_inline(f, core::slice::from_raw_parts_mut(y, o));
                 }
             }
-            Op::InputGrad(w, dy, dx, o, i, b, gate) => {
-                if b >= S::LANES && o < b && o <= gemm::KC {
-                    // Few outputs: transposing w is cheaper than transposing dy and dx.
-                    gemm::input_grad_wt::<S, MV, NR>(w, dy, dx, o, i, b, gate)
-                } else if b >= S::LANES {
-                    gemm::input_grad_packed::<S, MV, NR>(w, dy, dx, o, i, b, gate)
-                } else {
-                    gemm::input_grad_dot::<S>(w, dy, dx, o, i, b, gate)
-                }
+            // `run` sends it to `input_grad_generic`'s entry points (inlining it here
+            // would put its stack buffers in this frame).
+            Op::InputGrad(..) => unreachable!("the input gradient has its own entry points"),
+        }
+    }
+}
+
+/// The input gradient, with `MV × NR` register tiles (other ops do nothing).
+///
+/// # Safety
+/// As for [`run`]; and `S`'s instruction set must be enabled in the caller.
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+unsafe fn input_grad_generic<S: Simd, const MV: usize, const NR: usize>(op: &Op<S::T>) {
+    // SAFETY: the contracts are forwarded unchanged.
+    unsafe {
+        if let Op::InputGrad(w, dy, dx, o, i, b, gate) = *op {
+            if b >= S::LANES && o < b && o <= gemm::KC {
+                // Few outputs: transposing w is cheaper than transposing dy and dx.
+                gemm::input_grad_wt::<S, MV, NR>(w, dy, dx, o, i, b, gate)
+            } else if b >= S::LANES {
+                gemm::input_grad_packed::<S, MV, NR>(w, dy, dx, o, i, b, gate)
+            } else {
+                gemm::input_grad_dot::<S>(w, dy, dx, o, i, b, gate)
             }
         }
     }
@@ -199,27 +232,37 @@ unsafe fn run_generic<S: Simd, const MV: usize, const NR: usize>(op: &Op<S::T>) 
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::simd::{V3F32, V3F64, V4F32, V4F64};
-    use super::{run_generic, Op};
+    /// The `#[target_feature]` entry points `v4_f32`, `v4_f64`, `v3_f32`, `v3_f64` of a
+    /// module, each the generic body for one instruction set and tile shape.
+    macro_rules! entry_points {
+        ($name:ident, $body:ident) => {
+            pub(super) mod $name {
+                use super::super::simd::{V3F32, V3F64, V4F32, V4F64};
+                use super::super::{$body, Op};
 
-    // SAFETY (all four): callers check the named features at run time first; the operand
-    // contract is forwarded from `run`.
-    #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn run_v4_f32(op: &Op<f32>) {
-        unsafe { run_generic::<V4F32, 2, 12>(op) }
+                // SAFETY (all four): callers check the named features at run time first;
+                // the operand contract is forwarded from `run`.
+                #[target_feature(enable = "avx512f")]
+                pub(in super::super) unsafe fn v4_f32(op: &Op<f32>) {
+                    unsafe { $body::<V4F32, 2, 12>(op) }
+                }
+                #[target_feature(enable = "avx512f")]
+                pub(in super::super) unsafe fn v4_f64(op: &Op<f64>) {
+                    unsafe { $body::<V4F64, 2, 8>(op) }
+                }
+                #[target_feature(enable = "avx2,fma")]
+                pub(in super::super) unsafe fn v3_f32(op: &Op<f32>) {
+                    unsafe { $body::<V3F32, 2, 6>(op) }
+                }
+                #[target_feature(enable = "avx2,fma")]
+                pub(in super::super) unsafe fn v3_f64(op: &Op<f64>) {
+                    unsafe { $body::<V3F64, 2, 6>(op) }
+                }
+            }
+        };
     }
-    #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn run_v4_f64(op: &Op<f64>) {
-        unsafe { run_generic::<V4F64, 2, 8>(op) }
-    }
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn run_v3_f32(op: &Op<f32>) {
-        unsafe { run_generic::<V3F32, 2, 6>(op) }
-    }
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn run_v3_f64(op: &Op<f64>) {
-        unsafe { run_generic::<V3F64, 2, 6>(op) }
-    }
+    entry_points!(products, run_generic);
+    entry_points!(input_grad, input_grad_generic);
 }
 
 /// Below this batch size the weight gradient is a single pass over `dw` rather than a
