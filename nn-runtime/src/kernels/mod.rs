@@ -198,7 +198,12 @@ unsafe fn run_generic<S: Simd, const MV: usize, const NR: usize>(op: &Op<S::T>) 
             Op::Gemv(w, x, bias, y, o, i, relu, f) => {
                 gemm::gemv::<S>(w, x, bias, y, o, i, relu);
                 if let Some(f) = f {
-                    vmath::apply_inline(f, core::slice::from_raw_parts_mut(y, o));
+                    let y = core::slice::from_raw_parts_mut(y, o);
+                    if S::FMA {
+                        vmath::apply_inline::<S::T, true>(f, y)
+                    } else {
+                        vmath::apply_inline::<S::T, false>(f, y)
+                    }
                 }
             }
             // `run` sends it to `input_grad_generic`'s entry points (inlining it here
@@ -242,11 +247,11 @@ mod x86 {
 
                 // SAFETY (all four): callers check the named features at run time first;
                 // the operand contract is forwarded from `run`.
-                #[target_feature(enable = "avx512f")]
+                #[target_feature(enable = "avx512f,fma")]
                 pub(in super::super) unsafe fn v4_f32(op: &Op<f32>) {
                     unsafe { $body::<V4F32, 2, 12>(op) }
                 }
-                #[target_feature(enable = "avx512f")]
+                #[target_feature(enable = "avx512f,fma")]
                 pub(in super::super) unsafe fn v4_f64(op: &Op<f64>) {
                     unsafe { $body::<V4F64, 2, 8>(op) }
                 }

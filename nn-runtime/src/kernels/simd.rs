@@ -22,6 +22,8 @@ pub(crate) trait Simd: Copy {
     type M: Copy;
     /// The number of elements in a vector.
     const LANES: usize;
+    /// Whether [`fma`](Simd::fma) and scalar `mul_add` are single instructions here.
+    const FMA: bool;
 
     /// All lanes zero.
     unsafe fn zero() -> Self::V;
@@ -125,6 +127,7 @@ impl<T: Scalar, const N: usize> Simd for Portable<T, N> {
     type V = [T; N];
     type M = usize;
     const LANES: usize = N;
+    const FMA: bool = cfg!(target_arch = "aarch64");
 
     #[inline(always)]
     unsafe fn zero() -> [T; N] {
@@ -257,6 +260,7 @@ mod x86 {
         type V = __m512;
         type M = __mmask16;
         const LANES: usize = 16;
+        const FMA: bool = true;
         #[inline]
         #[target_feature(enable = "avx512f")]
         unsafe fn zero() -> __m512 {
@@ -357,6 +361,7 @@ mod x86 {
         type V = __m512d;
         type M = __mmask8;
         const LANES: usize = 8;
+        const FMA: bool = true;
         #[inline]
         #[target_feature(enable = "avx512f")]
         unsafe fn zero() -> __m512d {
@@ -465,6 +470,7 @@ mod x86 {
         type V = __m256;
         type M = __m256i;
         const LANES: usize = 8;
+        const FMA: bool = true;
         #[inline]
         #[target_feature(enable = "avx2,fma")]
         unsafe fn zero() -> __m256 {
@@ -576,6 +582,7 @@ mod x86 {
         type V = __m256d;
         type M = __m256i;
         const LANES: usize = 4;
+        const FMA: bool = true;
         #[inline]
         #[target_feature(enable = "avx2,fma")]
         unsafe fn zero() -> __m256d {

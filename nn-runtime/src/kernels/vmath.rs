@@ -23,18 +23,49 @@
 use crate::scalar::Scalar;
 use core::any::TypeId;
 
-/// The element functions for one float type.
+/// The element functions for one float type. `F`: whether `a·b + c` is one fused
+/// multiply-add (for code compiled where the instruction set has one: otherwise
+/// `mul_add` would call a slow software routine).
 pub(crate) trait VMath: Copy {
-    fn exp(self) -> Self;
-    fn tanh(self) -> Self;
-    fn sigmoid(self) -> Self;
+    fn exp_f<const F: bool>(self) -> Self;
+    fn tanh_f<const F: bool>(self) -> Self;
+    fn sigmoid_f<const F: bool>(self) -> Self;
+    /// [`exp_f`](Self::exp_f) without fused multiply-adds.
+    #[cfg(test)]
+    #[inline(always)]
+    fn exp(self) -> Self {
+        self.exp_f::<false>()
+    }
+    /// [`tanh_f`](Self::tanh_f) without fused multiply-adds.
+    #[cfg(test)]
+    #[inline(always)]
+    fn tanh(self) -> Self {
+        self.tanh_f::<false>()
+    }
+    /// [`sigmoid_f`](Self::sigmoid_f) without fused multiply-adds.
+    #[cfg(test)]
+    #[inline(always)]
+    fn sigmoid(self) -> Self {
+        self.sigmoid_f::<false>()
+    }
+}
+
+/// `a·b + c`, fused when `F`.
+macro_rules! madd {
+    ($f:ident, $a:expr, $b:expr, $c:expr) => {
+        if $f {
+            ($a).mul_add($b, $c)
+        } else {
+            $a * $b + $c
+        }
+    };
 }
 
 /// `Σ c[n-1-k]·r^k` for a coefficient array `c` listed highest power first, by Estrin's
 /// scheme: pairs `c_k + c_{k+1}·r`, then pairs of those with `r²`, then with `r⁴`, `r⁸`
 /// (written out for the two lengths used: 8 for `f32`, 14 for `f64`).
 macro_rules! estrin {
-    ($t:ty, $coef:expr, $r:expr) => {{
+    ($f:ident, $t:ty, $coef:expr, $r:expr) => {{
         const C: &[$t] = &$coef;
         const N: usize = C.len();
         // a(k): the coefficient of r^k.
@@ -42,15 +73,15 @@ macro_rules! estrin {
         let r: $t = $r;
         let r2 = r * r;
         let r4 = r2 * r2;
-        let pair = |k: usize| a(k) + a(k + 1) * r;
-        let quad = |k: usize| pair(k) + pair(k + 2) * r2;
-        let oct = |k: usize| quad(k) + quad(k + 4) * r4;
+        let pair = |k: usize| madd!($f, a(k + 1), r, a(k));
+        let quad = |k: usize| madd!($f, pair(k + 2), r2, pair(k));
+        let oct = |k: usize| madd!($f, quad(k + 4), r4, quad(k));
         if N <= 8 {
             oct(0)
         } else {
             const { assert!(N <= 16) };
             let r8 = r4 * r4;
-            oct(0) + oct(8) * r8
+            madd!($f, oct(8), r8, oct(0))
         }
     }};
 }
@@ -62,18 +93,19 @@ macro_rules! impl_vmath {
      $exp_poly:expr, $tanh_poly:expr) => {
         impl VMath for $t {
             #[inline(always)]
-            fn exp(self) -> $t {
+            fn exp_f<const F: bool>(self) -> $t {
                 const MAGIC: $t = 1.5 * (1u64 << $mant) as $t;
                 let mut x = self;
                 x = if x < $lo { $lo } else { x };
                 x = if x > $hi { $hi } else { x };
                 // n = round(x / ln2), exact small integer, by the add-magic trick.
                 let n = (x * core::f64::consts::LOG2_E as $t + MAGIC) - MAGIC;
-                let r = (x - n * $ln2_hi) - n * $ln2_lo;
+                // `n·ln2_hi` is exact (ln2_hi has few significant bits), fused or not.
+                let r = madd!(F, -n, $ln2_lo, madd!(F, -n, $ln2_hi, x));
                 // The Taylor polynomial (coefficients 1/k!, listed highest first) by
                 // Estrin's scheme: a tree of depth log2(degree) rather than Horner's chain
                 // of `degree` dependent multiply-adds, for the latency of one short call.
-                let p = estrin!($t, $exp_poly, r);
+                let p = estrin!(F, $t, $exp_poly, r);
                 // 2^n = 2^h1 · 2^h2 with h1 = round(n/2), both in the normal range.
                 let h1 = (n * 0.5 + MAGIC) - MAGIC;
                 let h2 = n - h1;
@@ -86,26 +118,26 @@ macro_rules! impl_vmath {
             }
 
             #[inline(always)]
-            fn tanh(self) -> $t {
+            fn tanh_f<const F: bool>(self) -> $t {
                 let a = self.abs();
                 // Small: odd Taylor series x·(1 + x²·(c1 + x²·(...))).
                 let z = a * a;
                 let c: &[$t] = &$tanh_poly;
                 let mut s = c[0];
                 for &ck in &c[1..] {
-                    s = s * z + ck;
+                    s = madd!(F, s, z, ck);
                 }
-                let small = a + a * z * s;
+                let small = madd!(F, a * z, s, a);
                 // Large: 1 - 2/(e^{2a} + 1).
-                let e = VMath::exp(2.0 * a);
+                let e = VMath::exp_f::<F>(2.0 * a);
                 let large = 1.0 - 2.0 / (e + 1.0);
                 let t = if a < 0.3 { small } else { large };
                 t.copysign(self)
             }
 
             #[inline(always)]
-            fn sigmoid(self) -> $t {
-                let e = VMath::exp(-self.abs());
+            fn sigmoid_f<const F: bool>(self) -> $t {
+                let e = VMath::exp_f::<F>(-self.abs());
                 let r = 1.0 / (1.0 + e);
                 if self >= 0.0 {
                     r
@@ -202,11 +234,11 @@ const W: usize = 16;
 
 /// `f` over one block of `N`; a fixed-size loop the compiler turns into vector code.
 #[inline(always)]
-fn block<T: VMath, const N: usize>(f: Fun, b: &mut [T; N]) {
+fn block<T: VMath, const N: usize, const F: bool>(f: Fun, b: &mut [T; N]) {
     match f {
-        Fun::Exp => b.iter_mut().for_each(|v| *v = v.exp()),
-        Fun::Tanh => b.iter_mut().for_each(|v| *v = v.tanh()),
-        Fun::Sigmoid => b.iter_mut().for_each(|v| *v = v.sigmoid()),
+        Fun::Exp => b.iter_mut().for_each(|v| *v = v.exp_f::<F>()),
+        Fun::Tanh => b.iter_mut().for_each(|v| *v = v.tanh_f::<F>()),
+        Fun::Sigmoid => b.iter_mut().for_each(|v| *v = v.sigmoid_f::<F>()),
     }
 }
 
@@ -214,35 +246,38 @@ fn block<T: VMath, const N: usize>(f: Fun, b: &mut [T; N]) {
 /// vectorised), then element by element. (A zero-padded last block measured slower: the
 /// narrow stores that fill it cannot forward to the wide load that reads it.)
 #[inline(always)]
-fn apply<T: VMath>(f: Fun, x: &mut [T]) {
+fn apply<T: VMath, const F: bool>(f: Fun, x: &mut [T]) {
     let mut chunks = x.chunks_exact_mut(W);
     for c in &mut chunks {
         let b: &mut [T; W] = c.try_into().expect("chunks_exact yields W elements");
-        block(f, b);
+        block::<T, W, F>(f, b);
     }
     let mut quads = chunks.into_remainder().chunks_exact_mut(4);
     for c in &mut quads {
         let b: &mut [T; 4] = c.try_into().expect("chunks_exact yields 4 elements");
-        block(f, b);
+        block::<T, 4, F>(f, b);
     }
     for v in quads.into_remainder() {
         let b: &mut [T; 1] = core::slice::from_mut(v).try_into().expect("one element");
-        block(f, b);
+        block::<T, 1, F>(f, b);
     }
 }
+
+/// Whether the baseline target has a fused multiply-add instruction.
+const BASELINE_FMA: bool = cfg!(any(target_arch = "aarch64", target_feature = "fma"));
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::{apply, Fun, VMath};
     // SAFETY (both): callers check the named features at run time first; the bodies are
     // safe code.
-    #[target_feature(enable = "avx512f")]
+    #[target_feature(enable = "avx512f,fma")]
     pub(super) unsafe fn v4<T: VMath>(f: Fun, x: &mut [T]) {
-        apply(f, x)
+        apply::<T, true>(f, x)
     }
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn v3<T: VMath>(f: Fun, x: &mut [T]) {
-        apply(f, x)
+        apply::<T, true>(f, x)
     }
 }
 
@@ -265,7 +300,7 @@ fn run<T: VMath>(f: Fun, x: &mut [T]) {
             }
         }
     }
-    apply(f, x)
+    apply::<T, BASELINE_FMA>(f, x)
 }
 
 /// Applies `f` in place to a slice of `f32` or `f64`: with `dispatch`, the best
@@ -273,14 +308,14 @@ fn run<T: VMath>(f: Fun, x: &mut [T]) {
 /// run-time choice (cheaper for a handful of elements). Always inlined, so a constant
 /// `dispatch` leaves only one of the two paths at the call site.
 #[inline(always)]
-fn map_inplace_on<T: Scalar>(f: Fun, x: &mut [T], dispatch: bool) {
+fn map_inplace_on<T: Scalar, const F: bool>(f: Fun, x: &mut [T], dispatch: bool) {
     if TypeId::of::<T>() == TypeId::of::<f32>() {
         // SAFETY: `T` is `f32` (same `TypeId`), so the cast is an identity.
         let x = unsafe { &mut *(x as *mut [T] as *mut [f32]) };
         if dispatch {
             run(f, x)
         } else {
-            apply(f, x)
+            apply::<f32, F>(f, x)
         }
     } else if TypeId::of::<T>() == TypeId::of::<f64>() {
         // SAFETY: `T` is `f64` (same `TypeId`).
@@ -288,7 +323,7 @@ fn map_inplace_on<T: Scalar>(f: Fun, x: &mut [T], dispatch: bool) {
         if dispatch {
             run(f, x)
         } else {
-            apply(f, x)
+            apply::<f64, F>(f, x)
         }
     } else {
         unreachable!("Scalar is sealed: f32 and f64 only")
@@ -296,17 +331,18 @@ fn map_inplace_on<T: Scalar>(f: Fun, x: &mut [T], dispatch: bool) {
 }
 
 /// `f` in place, in the code of the caller's instruction set, always inlined (no
-/// run-time choice): for kernels that have already chosen theirs.
+/// run-time choice): for kernels that have already chosen theirs. `F`: whether that
+/// instruction set has fused multiply-adds.
 #[inline(always)]
-pub(crate) fn apply_inline<T: Scalar>(f: Fun, x: &mut [T]) {
-    map_inplace_on(f, x, false)
+pub(crate) fn apply_inline<T: Scalar, const F: bool>(f: Fun, x: &mut [T]) {
+    map_inplace_on::<T, F>(f, x, false)
 }
 
 /// `e^x` in place on a short slice (fewer than [`SHORT_EXP`] elements, say), in the
 /// baseline target's code, always inlined: the short softmax's exponentials.
 #[inline(always)]
 pub(crate) fn exp_short<T: Scalar>(x: &mut [T]) {
-    map_inplace_on(Fun::Exp, x, false)
+    map_inplace_on::<T, BASELINE_FMA>(Fun::Exp, x, false)
 }
 
 /// `e^x` in place.
@@ -315,7 +351,7 @@ pub(crate) fn exp_short<T: Scalar>(x: &mut [T]) {
 /// target's code inline, skipping the run-time instruction-set choice.
 #[inline]
 pub fn exp_inplace<T: Scalar>(x: &mut [T]) {
-    map_inplace_on(Fun::Exp, x, x.len() >= SHORT_EXP)
+    map_inplace_on::<T, BASELINE_FMA>(Fun::Exp, x, x.len() >= SHORT_EXP)
 }
 
 /// Below this length [`exp_inplace`], [`tanh_inplace`] and [`sigmoid_inplace`] do not
@@ -330,12 +366,12 @@ pub const SHORT_EXP: usize = 8;
 /// ```
 #[inline]
 pub fn tanh_inplace<T: Scalar>(x: &mut [T]) {
-    map_inplace_on(Fun::Tanh, x, x.len() >= SHORT_EXP)
+    map_inplace_on::<T, BASELINE_FMA>(Fun::Tanh, x, x.len() >= SHORT_EXP)
 }
 /// `1 / (1 + e^-x)` in place.
 #[inline]
 pub fn sigmoid_inplace<T: Scalar>(x: &mut [T]) {
-    map_inplace_on(Fun::Sigmoid, x, x.len() >= SHORT_EXP)
+    map_inplace_on::<T, BASELINE_FMA>(Fun::Sigmoid, x, x.len() >= SHORT_EXP)
 }
 
 #[cfg(test)]
@@ -391,8 +427,17 @@ mod tests {
                 (VMath::tanh(xf), xd.tanh()),
                 (xf.sigmoid(), 1.0 / (1.0 + (-xd).exp())),
             ];
-            let got = [VMath::exp(xf), VMath::tanh(xf), VMath::sigmoid(xf)];
-            for (k, ((_, want), g)) in cases.iter().zip(got).enumerate() {
+            // Without and with fused multiply-adds (the vector paths use them).
+            let got = [
+                VMath::exp(xf),
+                VMath::tanh(xf),
+                VMath::sigmoid(xf),
+                xf.exp_f::<true>(),
+                xf.tanh_f::<true>(),
+                xf.sigmoid_f::<true>(),
+            ];
+            for (k, ((_, want), g)) in cases.iter().cycle().zip(got).enumerate() {
+                let k = k % 3;
                 // Below the normal range, compare absolutely (subnormal results): within
                 // two of the smallest subnormal (the polynomial's relative error of ~1e-7
                 // plus the final rounding).
@@ -431,9 +476,16 @@ mod tests {
                     x.exp() / (1.0 + x.exp())
                 },
             ];
-            let got = [VMath::exp(x), VMath::tanh(x), VMath::sigmoid(x)];
-            for k in 0..3 {
-                let (g, w) = (got[k], want[k]);
+            let got = [
+                VMath::exp(x),
+                VMath::tanh(x),
+                VMath::sigmoid(x),
+                x.exp_f::<true>(),
+                x.tanh_f::<true>(),
+                x.sigmoid_f::<true>(),
+            ];
+            for (n, &g) in got.iter().enumerate() {
+                let (k, w) = (n % 3, want[n % 3]);
                 let e = if w == g {
                     0.0
                 } else if w.abs() < f64::MIN_POSITIVE {
