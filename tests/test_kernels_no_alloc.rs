@@ -4,7 +4,7 @@
 
 use nn::kernels::{
     bias_grad, bias_grad_scaled, dense_forward, dense_forward_act, dense_forward_relu,
-    dense_input_grad, dense_weight_grad, dense_weight_grad_scaled,
+    dense_input_grad, dense_input_grad_relu, dense_weight_grad, dense_weight_grad_scaled,
 };
 use nn::nalgebra::{SMatrix, SVector};
 use nn::Scalar;
@@ -57,6 +57,7 @@ fn run<T: Scalar, const O: usize, const I: usize, const B: usize>() {
         dense_forward_act(&w, None, &x, &nn::activation::Sigmoid, &mut y);
         nn::activation::softmax_forward(&mut *y);
         dense_input_grad(&w, &dy, &mut dx);
+        dense_input_grad_relu(&w, &dy, &x, &mut dx);
         dense_weight_grad(&dy, &x, &mut dw);
         bias_grad(&dy, &mut db);
         // The fused SGD update's forms: scaled, overwriting and accumulating.
@@ -89,4 +90,9 @@ fn kernels_do_not_allocate() {
     run::<f32, 130, 70, 33>();
     run::<f64, 130, 70, 33>();
     run::<f32, 10, 256, 64>();
+    // The batched input gradient through its transposed panels, in one and in two blocks
+    // of outputs; a layer narrower than a vector at batch 32.
+    run::<f32, 128, 96, 32>();
+    run::<f64, 300, 40, 20>();
+    run::<f32, 10, 128, 32>();
 }
