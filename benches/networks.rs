@@ -89,6 +89,13 @@ fn as_arr<const R: usize, const C: usize>(m: &SMatrix<f32, R, C>) -> Box<[[f32; 
     a
 }
 
+/// A copy of `v` on a cache line.
+fn aligned<T: Copy>(v: &T) -> Box<hand::Aligned<T>> {
+    let mut a = hand::aligned_zeroed::<T>();
+    **a = *v;
+    a
+}
+
 fn dyn_net(layers: &[(usize, usize)], act: Act, softmax: bool) -> DynNet {
     let mut v: Vec<Box<dyn dynnet::Layer>> = Vec::new();
     for (n, &(o, i)) in layers.iter().enumerate() {
@@ -196,10 +203,11 @@ fn rtneural(c: &mut Criterion) {
     fn one<const N: usize>(c: &mut Criterion) {
         let mut g = group(c, &format!("dense_tanh/{N}x{N}/b1"));
         g.throughput(Throughput::Elements((2 * N * N) as u64));
-        let w = smat::<N, N>(1, (1.0 / N as f32).sqrt());
+        // On cache lines, as a network's layers are (and the hand loops' arrays too).
+        let w = aligned(&*smat::<N, N>(1, (1.0 / N as f32).sqrt()));
         let bias = smat::<N, 1>(2, 0.1).column(0).into_owned();
-        let x = smat::<N, 1>(3, 1.0);
-        let mut y = smat::<N, 1>(4, 0.0);
+        let x = aligned(&*smat::<N, 1>(3, 1.0));
+        let mut y = aligned(&*smat::<N, 1>(4, 0.0));
         g.bench_function("nn", |b| {
             b.iter(|| {
                 nn::kernels::dense_forward_act(
@@ -211,10 +219,10 @@ fn rtneural(c: &mut Criterion) {
                 )
             })
         });
-        let wa = as_arr(&w);
+        let wa = aligned(&*as_arr(&w));
         let ba: [f32; N] = bias.as_slice().try_into().unwrap();
-        let xa = as_arr(&x);
-        let mut ya = hand::boxed_zeroed::<[[f32; N]; 1]>();
+        let xa = aligned(&*as_arr(&x));
+        let mut ya = hand::aligned_zeroed::<[[f32; N]; 1]>();
         g.bench_function("hand", |b| {
             b.iter(|| {
                 hand::forward(black_box(&*wa), &ba, black_box(&*xa), &mut ya);
