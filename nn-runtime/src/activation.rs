@@ -257,9 +257,6 @@ pub fn prelu_backward<T: Scalar>(
     *d_slope += ds;
 }
 
-/// Columns up to this long, for one sample, are computed in a local copy.
-const SOFTMAX_LOCAL: usize = 16;
-
 /// Softmax over each column (each sample), in place, shifted by the column maximum so it
 /// never overflows.
 #[inline]
@@ -267,29 +264,11 @@ pub fn softmax_forward<T: Scalar, const R: usize, const C: usize>(x: &mut SMatri
     if R == 0 {
         return;
     }
-    if C == 1 && R <= SOFTMAX_LOCAL {
-        // One short column: work on a copy in registers. (In place, the narrow stores of
-        // one step and the wide loads of the next cannot be forwarded, which measured
-        // slower than the arithmetic.)
-        let col = x.as_mut_slice();
-        let mut buf = [c::<T>(0.0); SOFTMAX_LOCAL];
-        // The exponentials run over a whole number of 4-lane blocks (10 classes: 12), so
-        // no element takes the slower one-at-a-time tail; the padding is never read.
-        let padded = R.next_multiple_of(4).min(SOFTMAX_LOCAL);
-        buf[..R].copy_from_slice(col);
-        // Maximum and sum as trees: log2(R) dependent steps instead of R.
-        let m = tree_reduce::<T, R>(&buf, |a, b| if b > a { b } else { a });
-        for e in buf[..padded].iter_mut() {
-            *e -= m;
-        }
-        crate::kernels::vmath::exp_short(&mut buf[..padded]);
-        let v = &buf[..R];
-        let s = tree_reduce::<T, R>(v, |a, b| a + b);
-        let inv = c::<T>(1.0) / s;
-        for (o, &e) in col.iter_mut().zip(v.iter()) {
-            *o = e * inv;
-        }
-        return;
+    if C == 1 && R <= crate::kernels::vmath::SOFTMAX_SHORT {
+        // One short column (a few classes, one sample): in one vector of the best
+        // instruction set present.
+        let col: &mut [T; R] = x.as_mut_slice().try_into().expect("one column of R");
+        return crate::kernels::vmath::softmax_short(col);
     }
     for col in x.as_mut_slice().chunks_exact_mut(R) {
         let mut m = col[0];
@@ -314,24 +293,6 @@ pub fn softmax_forward<T: Scalar, const R: usize, const C: usize>(x: &mut SMatri
             *v *= inv;
         }
     }
-}
-
-/// Reduces the first `N` (> 0) elements of `v` pairwise, `f(v[k], v[k + half])`, down to
-/// one: for a constant `N` the compiler unrolls it into `log2(N)` dependent steps.
-#[inline(always)]
-fn tree_reduce<T: Scalar, const N: usize>(v: &[T], f: impl Fn(T, T) -> T) -> T {
-    let mut a = [c::<T>(0.0); SOFTMAX_LOCAL];
-    a[..N].copy_from_slice(&v[..N]);
-    let mut n = N;
-    while n > 1 {
-        let h = n / 2;
-        // Pairs (k, n-h+k) for k < h; an odd middle element stays for the next round.
-        for k in 0..h {
-            a[k] = f(a[k], a[n - h + k]);
-        }
-        n -= h;
-    }
-    a[0]
 }
 
 /// Softmax backward given the output `p`: `dz = p ⊙ (dp - Σ p ⊙ dp)` per column.

@@ -330,19 +330,106 @@ fn map_inplace_on<T: Scalar, const F: bool>(f: Fun, x: &mut [T], dispatch: bool)
     }
 }
 
+/// Longest column [`softmax_short`] takes.
+pub(crate) const SOFTMAX_SHORT: usize = 16;
+
+/// Reduces the first `N` (`0 < N <= SOFTMAX_SHORT`) elements of `v` pairwise,
+/// `f(v[k], v[n - h + k])`, down to one: for a constant `N` the compiler unrolls it into
+/// `log2(N)` dependent steps.
+#[inline(always)]
+fn tree_reduce<T: Copy, const N: usize>(v: &[T; SOFTMAX_SHORT], f: impl Fn(T, T) -> T) -> T {
+    let mut a = *v;
+    let mut n = N;
+    while n > 1 {
+        let h = n / 2;
+        // Pairs (k, n-h+k) for k < h; an odd middle element stays for the next round.
+        for k in 0..h {
+            a[k] = f(a[k], a[n - h + k]);
+        }
+        n -= h;
+    }
+    a[0]
+}
+
+/// The softmax of one column of `R` (`0 < R <= SOFTMAX_SHORT`) in place, on a copy padded
+/// to [`SOFTMAX_SHORT`] (one vector block of exponentials; the padding is never read).
+/// (In place, the narrow stores of one step and the wide loads of the next cannot be
+/// forwarded, which measured slower than the arithmetic.)
+#[inline(always)]
+fn softmax_col<T, const R: usize, const F: bool>(col: &mut [T; R])
+where
+    T: VMath + Scalar,
+{
+    let mut buf = [T::zero(); SOFTMAX_SHORT];
+    buf[..R].copy_from_slice(col);
+    // Maximum and sum as trees: log2(R) dependent steps instead of R.
+    let m = tree_reduce::<T, R>(&buf, |a, b| if b > a { b } else { a });
+    for e in buf.iter_mut() {
+        *e = (*e - m).exp_f::<F>();
+    }
+    let s = tree_reduce::<T, R>(&buf, |a, b| a + b);
+    let inv = T::one() / s;
+    for (o, &e) in col.iter_mut().zip(buf.iter()) {
+        *o = e * inv;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86_softmax {
+    use super::{softmax_col, Scalar, VMath};
+    // SAFETY (both): callers check the named features at run time first; the bodies are
+    // safe code.
+    #[target_feature(enable = "avx512f,fma")]
+    pub(super) unsafe fn v4<T: VMath + Scalar, const R: usize>(col: &mut [T; R]) {
+        softmax_col::<T, R, true>(col)
+    }
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn v3<T: VMath + Scalar, const R: usize>(col: &mut [T; R]) {
+        softmax_col::<T, R, true>(col)
+    }
+}
+
+/// The softmax of one short column (`R <= SOFTMAX_SHORT`; a few classes for one sample)
+/// in place, with the best instruction set present: the padded column is one vector of
+/// exponentials, with fused multiply-adds.
+#[inline]
+pub(crate) fn softmax_short<T: Scalar, const R: usize>(col: &mut [T; R]) {
+    // Constant: folded away (a `const` assertion would fail for every longer column
+    // whose call is compiled but never taken).
+    assert!(R > 0 && R <= SOFTMAX_SHORT, "a short column");
+    fn on<T: VMath + Scalar, const R: usize>(col: &mut [T; R]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: AVX-512F is present (checked just above).
+                return unsafe { x86_softmax::v4(col) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                // SAFETY: AVX2 and FMA are present (checked just above).
+                return unsafe { x86_softmax::v3(col) };
+            }
+        }
+        softmax_col::<T, R, BASELINE_FMA>(col)
+    }
+    if TypeId::of::<T>() == TypeId::of::<f32>() {
+        // SAFETY: `T` is `f32` (same `TypeId`), so the cast is an identity.
+        on(unsafe { &mut *(col as *mut [T; R] as *mut [f32; R]) })
+    } else if TypeId::of::<T>() == TypeId::of::<f64>() {
+        // SAFETY: `T` is `f64` (same `TypeId`).
+        on(unsafe { &mut *(col as *mut [T; R] as *mut [f64; R]) })
+    } else {
+        unreachable!("Scalar is sealed: f32 and f64 only")
+    }
+}
+
 /// `f` in place, in the code of the caller's instruction set, always inlined (no
 /// run-time choice): for kernels that have already chosen theirs. `F`: whether that
 /// instruction set has fused multiply-adds.
 #[inline(always)]
 pub(crate) fn apply_inline<T: Scalar, const F: bool>(f: Fun, x: &mut [T]) {
     map_inplace_on::<T, F>(f, x, false)
-}
-
-/// `e^x` in place on a short slice (fewer than [`SHORT_EXP`] elements, say), in the
-/// baseline target's code, always inlined: the short softmax's exponentials.
-#[inline(always)]
-pub(crate) fn exp_short<T: Scalar>(x: &mut [T]) {
-    map_inplace_on::<T, BASELINE_FMA>(Fun::Exp, x, false)
 }
 
 /// `e^x` in place.
@@ -536,5 +623,68 @@ mod tests {
         for (x, y) in xs.iter().zip(&b) {
             assert!(((y - (*x as f64).exp()) / y).abs() <= F64_MAX_REL);
         }
+    }
+
+    /// The short softmax on every instruction set present, every length it takes, against
+    /// an f64 reference: shifted so large logits do not overflow, NaN propagated.
+    #[test]
+    fn short_softmax_on_every_path() {
+        fn check<const R: usize>() {
+            let logits: [f32; R] = core::array::from_fn(|k| ((k * 7 % 11) as f32 - 5.0) * 3.1);
+            for shift in [0.0f32, 80.0, -80.0, 1e30] {
+                let x = logits.map(|v| v + shift);
+                let m = x.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v as f64));
+                let e: Vec<f64> = x.iter().map(|&v| (v as f64 - m).exp()).collect();
+                let sum: f64 = e.iter().sum();
+                let mut paths: Vec<[f32; R]> = vec![x, x];
+                super::softmax_short(&mut paths[0]);
+                super::softmax_col::<f32, R, false>(&mut paths[1]);
+                #[cfg(target_arch = "x86_64")]
+                {
+                    if std::arch::is_x86_feature_detected!("avx512f") {
+                        let mut v = x;
+                        // SAFETY: AVX-512F is present.
+                        unsafe { super::x86_softmax::v4(&mut v) };
+                        paths.push(v);
+                    }
+                    if std::arch::is_x86_feature_detected!("avx2")
+                        && std::arch::is_x86_feature_detected!("fma")
+                    {
+                        let mut v = x;
+                        // SAFETY: AVX2 and FMA are present.
+                        unsafe { super::x86_softmax::v3(&mut v) };
+                        paths.push(v);
+                    }
+                }
+                for p in &paths {
+                    for (k, (&got, &want)) in p.iter().zip(&e).enumerate() {
+                        let want = want / sum;
+                        let err = (got as f64 - want).abs();
+                        // A few ulps, plus the rounding of `x - max` in f32, which `exp`
+                        // turns into a relative error of |x - max| ulps.
+                        let ulps = 4.0 + (x[k] as f64 - m).abs();
+                        assert!(
+                            err <= ulps * f32::EPSILON as f64 * want.max(f32::MIN_POSITIVE as f64),
+                            "R={R} shift={shift} k={k}: {got} vs {want}"
+                        );
+                    }
+                }
+            }
+            let mut nan = logits;
+            nan[R / 2] = f32::NAN;
+            super::softmax_short(&mut nan);
+            assert!(nan.iter().all(|v| v.is_nan()), "R={R}: NaN in, NaN out");
+            // f64 too.
+            let mut d: [f64; R] = logits.map(f64::from);
+            super::softmax_short(&mut d);
+            assert!((d.iter().sum::<f64>() - 1.0).abs() <= 1e-14 * R as f64);
+        }
+        check::<1>();
+        check::<2>();
+        check::<3>();
+        check::<4>();
+        check::<7>();
+        check::<10>();
+        check::<16>();
     }
 }
