@@ -274,6 +274,11 @@ mod x86 {
 /// register-tiled product (the tile's `k` loop would be too short to pay for itself).
 const SMALL_BATCH: usize = 4;
 
+/// From this many multiply-adds on, a one-sample dense layer with a vectorised activation
+/// runs as one vector product with the activation fused (measured: 16x16 dense+tanh 32 →
+/// 19 ns on AVX-512; 8x8 is faster as static code, 23 vs 33 ns).
+const FUSED_ACT_MIN: usize = 256;
+
 #[inline(always)]
 fn small(o: usize, i: usize, b: usize) -> bool {
     o * i * b < SIMD_MIN_FLOPS
@@ -329,10 +334,11 @@ pub fn dense_forward_act<
     act: &A,
     y: &mut SMatrix<T, O, B>,
 ) {
-    if B == 1 && !small(O, I, B) {
+    if B == 1 && O * I >= FUSED_ACT_MIN {
         if let Some(f) = act.__vmath() {
             // One sample: the activation in the product's entry point, on outputs still
-            // in cache, without a second choice of instruction set.
+            // in cache, without a second choice of instruction set (from 16x16 on, this
+            // beats the static product followed by the activation's own dispatch).
             return forward_large(w, b, x, y, false, Some(f));
         }
     }
