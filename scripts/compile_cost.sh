@@ -35,7 +35,11 @@ RS
 export CARGO_TARGET_DIR="$dir/target"
 cd "$dir"
 write_main 128
-secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
+secs() {
+    local t0 t1
+    t0=$(date +%s.%N); "$@" >/dev/null 2>&1; t1=$(date +%s.%N)
+    printf '%.2f' "$(echo "$t1 - $t0" | bc)"
+}
 cargo build -q && cargo build -q --release   # dependencies
 touch src/main.rs; cargo clean -q -p compile-cost; cargo clean -q -p compile-cost --release
 clean_dbg=$(secs cargo build)
