@@ -40,7 +40,7 @@ use crate::scalar::Scalar;
 use core::any::TypeId;
 use gemm::{Gemm, Init};
 use nalgebra::{SMatrix, SVector};
-use simd::{Portable, Simd};
+use simd::Simd;
 
 /// Products with fewer multiply-adds than this run as static code over the const
 /// dimensions; larger ones run the run-time-selected SIMD kernels.
@@ -129,17 +129,18 @@ unsafe fn run<T: Scalar>(op: &Op<T>) {
     // SAFETY: the caller's contract, forwarded.
     unsafe {
         if let Op::InputGrad(..) = op {
-            dispatch!(op, x86::input_grad, input_grad_generic)
+            dispatch!(op, x86::input_grad, portable::input_grad)
         } else {
-            dispatch!(op, x86::products, run_generic)
+            dispatch!(op, x86::products, portable::products)
         }
     }
 }
 
 /// Calls `$isa::v4_f32` etc. (the `#[target_feature]` entry points of module `$isa`) for
-/// the best instruction set present, or `$body` for the portable vectors.
+/// the best instruction set present, or `$portable::f32_4` / `f64_4` for the portable
+/// vectors.
 macro_rules! dispatch {
-    ($op:expr, $isa:path, $body:ident) => {{
+    ($op:expr, $isa:path, $portable:path) => {{
         let op = $op;
         // SAFETY: the `same` checks make each cast between `Op<T>` and `Op<f32>`/`Op<f64>`
         // an identity; each entry point is called only after its features were detected.
@@ -170,10 +171,47 @@ macro_rules! dispatch {
                 }
             }
         }
-        $body::<Portable<T, 4>, 2, 4>(op)
+        {
+            use $portable as portable;
+            if same::<T, f32>() {
+                return portable::f32_4(&*(op as *const Op<T> as *const Op<f32>));
+            }
+            if same::<T, f64>() {
+                return portable::f64_4(&*(op as *const Op<T> as *const Op<f64>));
+            }
+            unreachable!("Scalar is sealed: f32 and f64 only")
+        }
     }};
 }
 use dispatch;
+
+/// The portable entry points (`Portable` vectors of 4, 2×4 tiles), one per element type.
+/// Not generic, so they are compiled once, in this crate: a generic fallback was compiled
+/// (with every tile shape inlined) into each crate that calls a kernel, 40 000 lines of
+/// LLVM IR that took most of a small network's 38-second release build.
+mod portable {
+    macro_rules! entry_points {
+        ($name:ident, $body:ident) => {
+            pub(super) mod $name {
+                use super::super::simd::Portable;
+                use super::super::{$body, Op};
+
+                // SAFETY (both): the operand contract is forwarded from `run`; portable
+                // code needs no instruction-set check.
+                #[inline(never)]
+                pub(in super::super) unsafe fn f32_4(op: &Op<f32>) {
+                    unsafe { $body::<Portable<f32, 4>, 2, 4>(op) }
+                }
+                #[inline(never)]
+                pub(in super::super) unsafe fn f64_4(op: &Op<f64>) {
+                    unsafe { $body::<Portable<f64, 4>, 2, 4>(op) }
+                }
+            }
+        };
+    }
+    entry_points!(products, run_generic);
+    entry_points!(input_grad, input_grad_generic);
+}
 
 /// The products other than the input gradient, with `MV × NR` register tiles.
 ///

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::activation::{Sigmoid, Tanh};
+use simd::Portable;
 
 /// Deterministic values in [-1, 1) without a random-number dependency.
 fn fill<T: Scalar, const R: usize, const C: usize>(seed: u64) -> Box<SMatrix<T, R, C>> {
