@@ -352,11 +352,12 @@ fn tree_reduce<T: Copy, const N: usize>(v: &[T; SOFTMAX_SHORT], f: impl Fn(T, T)
 }
 
 /// The softmax of one column of `R` (`0 < R <= SOFTMAX_SHORT`) in place, on a copy padded
-/// to [`SOFTMAX_SHORT`] (one vector block of exponentials; the padding is never read).
+/// to a whole number of blocks of `block` elements (a vector of the instruction set: no
+/// exponential takes a one-at-a-time tail; the padding is never read).
 /// (In place, the narrow stores of one step and the wide loads of the next cannot be
 /// forwarded, which measured slower than the arithmetic.)
 #[inline(always)]
-fn softmax_col<T, const R: usize, const F: bool>(col: &mut [T; R])
+fn softmax_col<T, const R: usize, const F: bool>(col: &mut [T; R], block: usize)
 where
     T: VMath + Scalar,
 {
@@ -364,7 +365,8 @@ where
     buf[..R].copy_from_slice(col);
     // Maximum and sum as trees: log2(R) dependent steps instead of R.
     let m = tree_reduce::<T, R>(&buf, |a, b| if b > a { b } else { a });
-    for e in buf.iter_mut() {
+    let padded = R.next_multiple_of(block).min(SOFTMAX_SHORT);
+    for e in buf[..padded].iter_mut() {
         *e = (*e - m).exp_f::<F>();
     }
     let s = tree_reduce::<T, R>(&buf, |a, b| a + b);
@@ -381,17 +383,17 @@ mod x86_softmax {
     // safe code.
     #[target_feature(enable = "avx512f,fma")]
     pub(super) unsafe fn v4<T: VMath + Scalar, const R: usize>(col: &mut [T; R]) {
-        softmax_col::<T, R, true>(col)
+        softmax_col::<T, R, true>(col, 16)
     }
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn v3<T: VMath + Scalar, const R: usize>(col: &mut [T; R]) {
-        softmax_col::<T, R, true>(col)
+        softmax_col::<T, R, true>(col, 8)
     }
 }
 
 /// The softmax of one short column (`R <= SOFTMAX_SHORT`; a few classes for one sample)
-/// in place, with the best instruction set present: the padded column is one vector of
-/// exponentials, with fused multiply-adds.
+/// in place, with the best instruction set present: with AVX-512 the padded column is one
+/// vector of exponentials (f32), with fused multiply-adds.
 #[inline]
 pub(crate) fn softmax_short<T: Scalar, const R: usize>(col: &mut [T; R]) {
     // Constant: folded away (a `const` assertion would fail for every longer column
@@ -411,7 +413,7 @@ pub(crate) fn softmax_short<T: Scalar, const R: usize>(col: &mut [T; R]) {
                 return unsafe { x86_softmax::v3(col) };
             }
         }
-        softmax_col::<T, R, BASELINE_FMA>(col)
+        softmax_col::<T, R, BASELINE_FMA>(col, 4)
     }
     if TypeId::of::<T>() == TypeId::of::<f32>() {
         // SAFETY: `T` is `f32` (same `TypeId`), so the cast is an identity.
@@ -638,7 +640,7 @@ mod tests {
                 let sum: f64 = e.iter().sum();
                 let mut paths: Vec<[f32; R]> = vec![x, x];
                 super::softmax_short(&mut paths[0]);
-                super::softmax_col::<f32, R, false>(&mut paths[1]);
+                super::softmax_col::<f32, R, false>(&mut paths[1], 4);
                 #[cfg(target_arch = "x86_64")]
                 {
                     if std::arch::is_x86_feature_detected!("avx512f") {
