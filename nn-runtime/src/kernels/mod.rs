@@ -54,17 +54,11 @@ pub const SIMD_MIN_FLOPS: usize = 512;
 /// assert!(["avx512f", "avx2+fma", "portable"].contains(&level));
 /// ```
 pub fn simd_level() -> &'static str {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            return "avx512f";
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            return "avx2+fma";
-        }
+    match vmath::level() {
+        vmath::Level::V4 => "avx512f",
+        vmath::Level::V3 => "avx2+fma",
+        vmath::Level::Baseline => "portable",
     }
-    "portable"
 }
 
 #[cfg(test)]
@@ -129,89 +123,57 @@ unsafe fn run<T: Scalar>(op: &Op<T>) {
     // SAFETY: the caller's contract, forwarded.
     unsafe {
         if let Op::InputGrad(..) = op {
-            dispatch!(op, x86::input_grad, portable::input_grad)
+            dispatch!(op, entry::input_grad)
         } else {
-            dispatch!(op, x86::products, portable::products)
+            dispatch!(op, entry::products)
         }
     }
 }
 
-/// Calls `$isa::v4_f32` etc. (the `#[target_feature]` entry points of module `$isa`) for
-/// the best instruction set present, or `$portable::f32_4` / `f64_4` for the portable
-/// vectors.
+/// Calls `$entry::v4_f32` etc. (the `#[target_feature]` entry points of module `$entry`)
+/// for the best instruction set present, or `$entry::portable_f32` / `portable_f64`.
 macro_rules! dispatch {
-    ($op:expr, $isa:path, $portable:path) => {{
+    ($op:expr, $entry:path) => {{
+        use $entry as entry;
         let op = $op;
         // SAFETY: the `same` checks make each cast between `Op<T>` and `Op<f32>`/`Op<f64>`
         // an identity; each entry point is called only after its features were detected.
         #[cfg(target_arch = "x86_64")]
         {
-            use $isa as isa;
             if same::<T, f32>() {
                 let op = &*(op as *const Op<T> as *const Op<f32>);
                 if allowed(2) && std::arch::is_x86_feature_detected!("avx512f") {
-                    return isa::v4_f32(op);
+                    return entry::v4_f32(op);
                 }
                 if allowed(1)
                     && std::arch::is_x86_feature_detected!("avx2")
                     && std::arch::is_x86_feature_detected!("fma")
                 {
-                    return isa::v3_f32(op);
+                    return entry::v3_f32(op);
                 }
             } else if same::<T, f64>() {
                 let op = &*(op as *const Op<T> as *const Op<f64>);
                 if allowed(2) && std::arch::is_x86_feature_detected!("avx512f") {
-                    return isa::v4_f64(op);
+                    return entry::v4_f64(op);
                 }
                 if allowed(1)
                     && std::arch::is_x86_feature_detected!("avx2")
                     && std::arch::is_x86_feature_detected!("fma")
                 {
-                    return isa::v3_f64(op);
+                    return entry::v3_f64(op);
                 }
             }
         }
-        {
-            use $portable as portable;
-            if same::<T, f32>() {
-                return portable::f32_4(&*(op as *const Op<T> as *const Op<f32>));
-            }
-            if same::<T, f64>() {
-                return portable::f64_4(&*(op as *const Op<T> as *const Op<f64>));
-            }
-            unreachable!("Scalar is sealed: f32 and f64 only")
+        if same::<T, f32>() {
+            return entry::portable_f32(&*(op as *const Op<T> as *const Op<f32>));
         }
+        if same::<T, f64>() {
+            return entry::portable_f64(&*(op as *const Op<T> as *const Op<f64>));
+        }
+        unreachable!("Scalar is sealed: f32 and f64 only")
     }};
 }
 use dispatch;
-
-/// The portable entry points (`Portable` vectors of 4, 2×4 tiles), one per element type.
-/// Not generic, so they are compiled once, in this crate: a generic fallback was compiled
-/// (with every tile shape inlined) into each crate that calls a kernel, 40 000 lines of
-/// LLVM IR that took most of a small network's 38-second release build.
-mod portable {
-    macro_rules! entry_points {
-        ($name:ident, $body:ident) => {
-            pub(super) mod $name {
-                use super::super::simd::Portable;
-                use super::super::{$body, Op};
-
-                // SAFETY (both): the operand contract is forwarded from `run`; portable
-                // code needs no instruction-set check.
-                #[inline(never)]
-                pub(in super::super) unsafe fn f32_4(op: &Op<f32>) {
-                    unsafe { $body::<Portable<f32, 4>, 2, 4>(op) }
-                }
-                #[inline(never)]
-                pub(in super::super) unsafe fn f64_4(op: &Op<f64>) {
-                    unsafe { $body::<Portable<f64, 4>, 2, 4>(op) }
-                }
-            }
-        };
-    }
-    entry_points!(products, run_generic);
-    entry_points!(input_grad, input_grad_generic);
-}
 
 /// The products other than the input gradient, with `MV × NR` register tiles.
 ///
@@ -273,33 +235,55 @@ unsafe fn input_grad_generic<S: Simd, const MV: usize, const NR: usize>(op: &Op<
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-mod x86 {
-    /// The `#[target_feature]` entry points `v4_f32`, `v4_f64`, `v3_f32`, `v3_f64` of a
-    /// module, each the generic body for one instruction set and tile shape.
+/// The entry points of the products (`products`) and of the input gradient
+/// (`input_grad`), each a module of non-generic functions compiled once, in this crate (a
+/// generic fallback was compiled, with every tile shape inlined, into each crate that
+/// calls a kernel: 40 000 lines of LLVM IR, most of a small network's 38-second release
+/// build).
+mod entry {
+    /// Module `$name`: the `#[target_feature]` entry points `v4_f32`, `v4_f64`, `v3_f32`,
+    /// `v3_f64` (x86_64) and `portable_f32`, `portable_f64`, each the generic body for one
+    /// instruction set and tile shape.
     macro_rules! entry_points {
         ($name:ident, $body:ident) => {
             pub(super) mod $name {
+                use super::super::simd::Portable;
+                #[cfg(target_arch = "x86_64")]
                 use super::super::simd::{V3F32, V3F64, V4F32, V4F64};
                 use super::super::{$body, Op};
 
                 // SAFETY (all four): callers check the named features at run time first;
                 // the operand contract is forwarded from `run`.
+                #[cfg(target_arch = "x86_64")]
                 #[target_feature(enable = "avx512f,fma")]
                 pub(in super::super) unsafe fn v4_f32(op: &Op<f32>) {
                     unsafe { $body::<V4F32, 2, 12>(op) }
                 }
+                #[cfg(target_arch = "x86_64")]
                 #[target_feature(enable = "avx512f,fma")]
                 pub(in super::super) unsafe fn v4_f64(op: &Op<f64>) {
                     unsafe { $body::<V4F64, 2, 8>(op) }
                 }
+                #[cfg(target_arch = "x86_64")]
                 #[target_feature(enable = "avx2,fma")]
                 pub(in super::super) unsafe fn v3_f32(op: &Op<f32>) {
                     unsafe { $body::<V3F32, 2, 6>(op) }
                 }
+                #[cfg(target_arch = "x86_64")]
                 #[target_feature(enable = "avx2,fma")]
                 pub(in super::super) unsafe fn v3_f64(op: &Op<f64>) {
                     unsafe { $body::<V3F64, 2, 6>(op) }
+                }
+
+                // SAFETY (both): the operand contract is forwarded from `run`; portable
+                // code needs no instruction-set check.
+                #[inline(never)]
+                pub(in super::super) unsafe fn portable_f32(op: &Op<f32>) {
+                    unsafe { $body::<Portable<f32, 4>, 2, 4>(op) }
+                }
+                #[inline(never)]
+                pub(in super::super) unsafe fn portable_f64(op: &Op<f64>) {
+                    unsafe { $body::<Portable<f64, 4>, 2, 4>(op) }
                 }
             }
         };

@@ -268,8 +268,8 @@ const BASELINE_FMA: bool = cfg!(any(target_arch = "aarch64", target_feature = "f
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{apply, Fun, VMath};
-    // SAFETY (both): callers check the named features at run time first; the bodies are
+    use super::{apply, softmax_col, Fun, Scalar, VMath};
+    // SAFETY (all): callers check the named features at run time first; the bodies are
     // safe code.
     #[target_feature(enable = "avx512f,fma")]
     pub(super) unsafe fn v4<T: VMath>(f: Fun, x: &mut [T]) {
@@ -279,6 +279,42 @@ mod x86 {
     pub(super) unsafe fn v3<T: VMath>(f: Fun, x: &mut [T]) {
         apply::<T, true>(f, x)
     }
+    #[target_feature(enable = "avx512f,fma")]
+    pub(super) unsafe fn softmax_v4<T: VMath + Scalar, const R: usize>(col: &mut [T; R]) {
+        softmax_col::<T, R, true>(col, 16)
+    }
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn softmax_v3<T: VMath + Scalar, const R: usize>(col: &mut [T; R]) {
+        softmax_col::<T, R, true>(col, 8)
+    }
+}
+
+/// The vector instruction sets the kernels and element functions are compiled for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+pub(crate) enum Level {
+    /// AVX-512F (with FMA).
+    V4,
+    /// AVX2 and FMA.
+    V3,
+    /// The build target's own.
+    Baseline,
+}
+
+/// The best [`Level`] present on this machine.
+#[inline]
+pub(crate) fn level() -> Level {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return Level::V4;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            return Level::V3;
+        }
+    }
+    Level::Baseline
 }
 
 /// `f` over `x` with the best instruction set present (slices of fewer than 4 elements
@@ -286,18 +322,13 @@ mod x86 {
 #[inline]
 fn run<T: VMath>(f: Fun, x: &mut [T]) {
     #[cfg(target_arch = "x86_64")]
-    {
-        if x.len() >= 4 {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                // SAFETY: AVX-512F is present (checked just above).
-                return unsafe { x86::v4(f, x) };
-            }
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                // SAFETY: AVX2 and FMA are present (checked just above).
-                return unsafe { x86::v3(f, x) };
-            }
+    if x.len() >= 4 {
+        match level() {
+            // SAFETY: AVX-512F is present (`level` checked it).
+            Level::V4 => return unsafe { x86::v4(f, x) },
+            // SAFETY: AVX2 and FMA are present (`level` checked them).
+            Level::V3 => return unsafe { x86::v3(f, x) },
+            Level::Baseline => {}
         }
     }
     apply::<T, BASELINE_FMA>(f, x)
@@ -376,21 +407,6 @@ where
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-mod x86_softmax {
-    use super::{softmax_col, Scalar, VMath};
-    // SAFETY (both): callers check the named features at run time first; the bodies are
-    // safe code.
-    #[target_feature(enable = "avx512f,fma")]
-    pub(super) unsafe fn v4<T: VMath + Scalar, const R: usize>(col: &mut [T; R]) {
-        softmax_col::<T, R, true>(col, 16)
-    }
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn v3<T: VMath + Scalar, const R: usize>(col: &mut [T; R]) {
-        softmax_col::<T, R, true>(col, 8)
-    }
-}
-
 /// The softmax of one short column (`R <= SOFTMAX_SHORT`; a few classes for one sample)
 /// in place, with the best instruction set present: with AVX-512 the padded column is one
 /// vector of exponentials (f32), with fused multiply-adds.
@@ -401,17 +417,12 @@ pub(crate) fn softmax_short<T: Scalar, const R: usize>(col: &mut [T; R]) {
     assert!(R > 0 && R <= SOFTMAX_SHORT, "a short column");
     fn on<T: VMath + Scalar, const R: usize>(col: &mut [T; R]) {
         #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                // SAFETY: AVX-512F is present (checked just above).
-                return unsafe { x86_softmax::v4(col) };
-            }
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                // SAFETY: AVX2 and FMA are present (checked just above).
-                return unsafe { x86_softmax::v3(col) };
-            }
+        match level() {
+            // SAFETY: AVX-512F is present (`level` checked it).
+            Level::V4 => return unsafe { x86::softmax_v4(col) },
+            // SAFETY: AVX2 and FMA are present (`level` checked them).
+            Level::V3 => return unsafe { x86::softmax_v3(col) },
+            Level::Baseline => {}
         }
         softmax_col::<T, R, BASELINE_FMA>(col, 4)
     }
@@ -646,7 +657,7 @@ mod tests {
                     if std::arch::is_x86_feature_detected!("avx512f") {
                         let mut v = x;
                         // SAFETY: AVX-512F is present.
-                        unsafe { super::x86_softmax::v4(&mut v) };
+                        unsafe { super::x86::softmax_v4(&mut v) };
                         paths.push(v);
                     }
                     if std::arch::is_x86_feature_detected!("avx2")
@@ -654,7 +665,7 @@ mod tests {
                     {
                         let mut v = x;
                         // SAFETY: AVX2 and FMA are present.
-                        unsafe { super::x86_softmax::v3(&mut v) };
+                        unsafe { super::x86::softmax_v3(&mut v) };
                         paths.push(v);
                     }
                 }
