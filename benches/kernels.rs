@@ -182,6 +182,8 @@ fn kernels(c: &mut Criterion) {
     weight_grad::<128, 784, 32>(c);
     weight_grad::<256, 256, 32>(c);
     weight_grad::<256, 256, 1>(c);
+    weight_grad::<128, 48, 1>(c);
+    weight_grad::<256, 24, 1>(c);
     peak::bench_peak(c, "peak_end");
 }
 

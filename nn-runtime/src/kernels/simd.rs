@@ -24,6 +24,9 @@ pub(crate) trait Simd: Copy {
     const LANES: usize;
     /// Whether [`fma`](Simd::fma) and scalar `mul_add` are single instructions here.
     const FMA: bool;
+    /// Vector registers of the instruction set (32 with AVX-512, 16 with AVX2 and SSE2):
+    /// how many vectors a kernel may keep live without spilling.
+    const REGS: usize;
 
     /// All lanes zero.
     unsafe fn zero() -> Self::V;
@@ -128,6 +131,8 @@ impl<T: Scalar, const N: usize> Simd for Portable<T, N> {
     type M = usize;
     const LANES: usize = N;
     const FMA: bool = cfg!(target_arch = "aarch64");
+    // One `[T; N]` of 4 lanes is one SSE2 / NEON register; 16 is the smaller file.
+    const REGS: usize = 16;
 
     #[inline(always)]
     unsafe fn zero() -> [T; N] {
@@ -261,6 +266,7 @@ mod x86 {
         type M = __mmask16;
         const LANES: usize = 16;
         const FMA: bool = true;
+        const REGS: usize = 32;
         #[inline]
         #[target_feature(enable = "avx512f")]
         unsafe fn zero() -> __m512 {
@@ -362,6 +368,7 @@ mod x86 {
         type M = __mmask8;
         const LANES: usize = 8;
         const FMA: bool = true;
+        const REGS: usize = 32;
         #[inline]
         #[target_feature(enable = "avx512f")]
         unsafe fn zero() -> __m512d {
@@ -471,6 +478,7 @@ mod x86 {
         type M = __m256i;
         const LANES: usize = 8;
         const FMA: bool = true;
+        const REGS: usize = 16;
         #[inline]
         #[target_feature(enable = "avx2,fma")]
         unsafe fn zero() -> __m256 {
@@ -583,6 +591,7 @@ mod x86 {
         type M = __m256i;
         const LANES: usize = 4;
         const FMA: bool = true;
+        const REGS: usize = 16;
         #[inline]
         #[target_feature(enable = "avx2,fma")]
         unsafe fn zero() -> __m256d {
