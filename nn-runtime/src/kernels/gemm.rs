@@ -1072,35 +1072,20 @@ unsafe fn gemv_panel<
                 S::load(p)
             }
         };
-        let mut acc = [[S::zero(); MV]; KU];
-        let mut p = 0;
-        while p + KU <= k {
-            for (u, accu) in acc.iter_mut().enumerate() {
-                let col = w.add((p + u) * lda);
-                let xv = S::splat(*x.add(p + u));
-                for (v, a) in accu.iter_mut().enumerate() {
-                    *a = S::fma(load(col.add(v * l), v), xv, *a);
-                }
-            }
-            p += KU;
-        }
-        while p < k {
-            let col = w.add(p * lda);
-            let xv = S::splat(*x.add(p));
-            for (v, a) in acc[0].iter_mut().enumerate() {
-                *a = S::fma(load(col.add(v * l), v), xv, *a);
-            }
-            p += 1;
-        }
-        // Hand the sums to the epilogue through memory, written once after the loop (see
-        // `tile`: keeps the register allocator from updating spill slots inside the loop).
         let mut sum = [S::zero(); MV];
-        for (v, s) in sum.iter_mut().enumerate() {
-            let mut r = acc[0][v];
-            for accu in acc.iter().skip(1) {
-                r = S::add(r, accu[v]);
+        let bytes = k * lda * core::mem::size_of::<S::T>();
+        if CONTIG && bytes > ALTERNATE_MIN_BYTES && bytes <= ALTERNATE_MAX_BYTES {
+            // SAFETY: a `CONTIG` panel is never `MASKED` (see `gemv`), so its `k`
+            // columns are `k·lda` readable elements from `w`; `x` has `k`.
+            gemv_sums_alternating::<S, MV, KU>(w, x, k, &mut sum);
+        } else {
+            let acc = gemv_sums::<S, MV, KU, MASKED>(w, lda, x, 0, k, mask);
+            // Hand the sums to the epilogue through memory, written once after the loop
+            // (see `tile`: keeps the register allocator from updating spill slots inside
+            // the loop).
+            for (s, r) in sum.iter_mut().zip(acc) {
+                core::ptr::write_volatile(s, r);
             }
-            core::ptr::write_volatile(s, r);
         }
         for (v, &r) in sum.iter().enumerate() {
             let mut r = r;
@@ -1118,6 +1103,128 @@ unsafe fn gemv_panel<
             }
         }
     }
+}
+
+/// Columns `p0 .. p1` of a [`gemv_panel`]: `Σ_p w(:, p)·x[p]` over them, in `KU`
+/// accumulator sets (steps `p ≡ p0 + u mod KU` go to set `u`) added in order at the end.
+///
+/// SAFETY contract: as [`gemv_panel`]'s for the columns `p0 .. p1` (`p1 <= k`), with
+/// `mask` the panel's.
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+unsafe fn gemv_sums<S: Simd, const MV: usize, const KU: usize, const MASKED: bool>(
+    w: *const S::T,
+    lda: usize,
+    x: *const S::T,
+    p0: usize,
+    p1: usize,
+    mask: S::M,
+) -> [S::V; MV] {
+    let l = S::LANES;
+    // SAFETY: every `w` load reads column `p0 <= p < p1` (`p + u < p1` in the unrolled
+    // loop, the loop condition) at rows `v·l .. v·l+l` of the panel (the last vector of a
+    // `MASKED` panel only at its masked lanes); `x` is read at the same `p`.
+    unsafe {
+        let load = |p: *const S::T, v: usize| {
+            if MASKED && v == MV - 1 {
+                S::load_m(p, mask)
+            } else {
+                S::load(p)
+            }
+        };
+        let mut acc = [[S::zero(); MV]; KU];
+        let mut p = p0;
+        while p + KU <= p1 {
+            for (u, accu) in acc.iter_mut().enumerate() {
+                let col = w.add((p + u) * lda);
+                let xv = S::splat(*x.add(p + u));
+                for (v, a) in accu.iter_mut().enumerate() {
+                    *a = S::fma(load(col.add(v * l), v), xv, *a);
+                }
+            }
+            p += KU;
+        }
+        while p < p1 {
+            let col = w.add(p * lda);
+            let xv = S::splat(*x.add(p));
+            for (v, a) in acc[0].iter_mut().enumerate() {
+                *a = S::fma(load(col.add(v * l), v), xv, *a);
+            }
+            p += 1;
+        }
+        let mut sum = acc[0];
+        for accu in acc.iter().skip(1) {
+            for (s, &a) in sum.iter_mut().zip(accu) {
+                *s = S::add(*s, a);
+            }
+        }
+        sum
+    }
+}
+
+/// Above this many bytes of weights, and up to [`ALTERNATE_MAX_BYTES`], a one-sample
+/// product whose weights are one contiguous stream reads them in alternating directions
+/// ([`gemv_sums_alternating`]).
+const ALTERNATE_MIN_BYTES: usize = 32 * 1024;
+/// Beyond this, L1 holds too small a part of the weights for the alternation to pay
+/// (measured 4% slower on the 401 KiB 128x784 layer).
+const ALTERNATE_MAX_BYTES: usize = 128 * 1024;
+
+/// Blocks of columns in [`gemv_sums_alternating`].
+const ALTERNATE_BLOCKS: usize = 8;
+
+/// The column sums of a contiguous [`gemv_panel`] whose weights are larger than L1 may
+/// be: in [`ALTERNATE_BLOCKS`] blocks of columns, taken in the opposite order from the
+/// last call with these weights, so the blocks read last (still in L1) are read first.
+/// Streamed in one direction every call, a matrix slightly larger than L1 misses on every
+/// line (each line is evicted just before it is needed again): a 16x784 layer (49 KiB)
+/// ran 1.3x faster on an AVX-512 Xeon with 48 KiB of L1. Each block is summed on its own
+/// and the block sums are added in block order, so the result is bitwise the same in both
+/// directions.
+///
+/// SAFETY contract: `w` has `k·MV·LANES` readable elements (`k` unmasked columns of
+/// `MV` vectors, one after another), `x` has `k`.
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+unsafe fn gemv_sums_alternating<S: Simd, const MV: usize, const KU: usize>(
+    w: *const S::T,
+    x: *const S::T,
+    k: usize,
+    sum: &mut [S::V; MV],
+) {
+    let lda = MV * S::LANES;
+    let kc = k.div_ceil(ALTERNATE_BLOCKS);
+    let reverse = alternate(w as usize);
+    let mut part = [[S::zero(); MV]; ALTERNATE_BLOCKS];
+    for n in 0..ALTERNATE_BLOCKS {
+        let c = if reverse { ALTERNATE_BLOCKS - 1 - n } else { n };
+        let (p0, p1) = ((c * kc).min(k), ((c + 1) * kc).min(k));
+        // SAFETY: columns `p0 .. p1` with `p1 <= k`, unmasked: inside `w` and `x` by the
+        // contract (the mask is unused unmasked).
+        part[c] = unsafe { gemv_sums::<S, MV, KU, false>(w, lda, x, p0, p1, S::mask(S::LANES)) };
+    }
+    *sum = part[0];
+    for pc in part.iter().skip(1) {
+        for (s, &a) in sum.iter_mut().zip(pc) {
+            // SAFETY: plain vector arithmetic on values.
+            *s = unsafe { S::add(*s, a) };
+        }
+    }
+}
+
+/// The direction [`gemv_sums_alternating`] reads the weights at `key` (their address) in:
+/// `true` (reversed) when the last call with them read forwards, else `false`. A small
+/// table of the last addresses seen, each with its direction in the lowest bit (weights
+/// are at least 4-byte aligned); a collision or another thread's call only costs the
+/// cache hits, never correctness, since both directions give the same result.
+fn alternate(key: usize) -> bool {
+    use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    static LAST: [AtomicUsize; 16] = [const { AtomicUsize::new(0) }; 16];
+    let slot = &LAST[(key >> 6) % LAST.len()];
+    let last = slot.load(Relaxed);
+    let reverse = last & !1 == key && last & 1 == 0;
+    slot.store(key | usize::from(reverse), Relaxed);
+    reverse
 }
 
 /// `y (o) = w (o×i) · x (i) (+ bias)`, `ReLU` optional: the batch-1 forward pass. Rows in

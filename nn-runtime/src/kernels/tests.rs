@@ -230,9 +230,44 @@ sizes!(weight_grad_regs: (40, 13, 1), (47, 11, 1), (65, 8, 1), (100, 6, 1), (128
     (129, 4, 1), (200, 3, 1), (255, 3, 1), (256, 3, 1), (257, 2, 1));
 // `k` blocked with several row panels and column tiles.
 sizes!(blocked: (40, 1100, 13), (33, 300, 70), (65, 600, 130), (17, 600, 25));
+// One-sample products whose weights are one stream larger than 32 KiB, read in
+// alternating directions (see `repeats_bitwise`).
+sizes!(alternating: (16, 784, 1), (32, 700, 1), (128, 100, 1), (64, 200, 1), (8, 1100, 1));
 sizes!(batches: (33, 17, 17), (17, 33, 33), (127, 33, 17), (33, 127, 33), (128, 64, 32),
     (7, 1025, 17), (1025, 7, 17), (64, 1, 33), (1, 64, 33), (3, 17, 127), (17, 3, 1025),
     (10, 128, 64), (256, 130, 33), (300, 70, 40), (513, 65, 64), (256, 256, 32));
+
+/// A product read in alternating directions gives bitwise the same result every call.
+fn repeats<T: Scalar, const O: usize, const I: usize>() {
+    let w = fill::<T, O, I>(1);
+    let b = fill::<T, O, 1>(2).column(0).into_owned();
+    let x = fill::<T, I, 1>(3);
+    let mut first = fill::<T, O, 1>(4);
+    dense_forward(&w, Some(&b), &x, &mut first);
+    for call in 0..4 {
+        let mut y = fill::<T, O, 1>(5);
+        dense_forward(&w, Some(&b), &x, &mut y);
+        let bits =
+            |m: &SMatrix<T, O, 1>| m.iter().map(|v| v.to_f64().to_bits()).collect::<Vec<_>>();
+        assert_eq!(
+            bits(&y),
+            bits(&first),
+            "{O}x{I} {:?}, call {call}",
+            T::DTYPE
+        );
+    }
+}
+
+#[test]
+fn repeats_bitwise() {
+    for cap in 0..=2 {
+        LEVEL_CAP.with(|c| c.set(cap));
+        repeats::<f32, 16, 784>();
+        repeats::<f64, 16, 784>();
+        repeats::<f32, 128, 100>();
+        repeats::<f64, 32, 300>();
+    }
+}
 
 #[test]
 fn reports_a_level() {
