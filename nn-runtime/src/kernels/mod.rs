@@ -199,6 +199,11 @@ unsafe fn run_generic<S: Simd, const MV: usize, const NR: usize>(op: &Op<S::T>) 
                 gemm::gemv::<S>(w, x, bias, y, o, i, relu);
                 if let Some(f) = f {
                     let y = core::slice::from_raw_parts_mut(y, o);
+                    #[cfg(target_arch = "x86_64")]
+                    if S::AVX512 {
+                        // `S::AVX512`: its instruction set, AVX-512F, is enabled here.
+                        return vmath::apply_avx512(f, y);
+                    }
                     if S::FMA {
                         vmath::apply_inline::<S::T, true>(f, y)
                     } else {

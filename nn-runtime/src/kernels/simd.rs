@@ -27,6 +27,9 @@ pub(crate) trait Simd: Copy {
     /// Vector registers of the instruction set (32 with AVX-512, 16 with AVX2 and SSE2):
     /// how many vectors a kernel may keep live without spilling.
     const REGS: usize;
+    /// Whether this is an AVX-512 type (the element functions then take explicit AVX-512
+    /// vectors too: see `vmath::apply_avx512`).
+    const AVX512: bool = false;
 
     /// All lanes zero.
     unsafe fn zero() -> Self::V;
@@ -267,6 +270,7 @@ mod x86 {
         const LANES: usize = 16;
         const FMA: bool = true;
         const REGS: usize = 32;
+        const AVX512: bool = true;
         #[inline]
         #[target_feature(enable = "avx512f")]
         unsafe fn zero() -> __m512 {
@@ -369,6 +373,7 @@ mod x86 {
         const LANES: usize = 8;
         const FMA: bool = true;
         const REGS: usize = 32;
+        const AVX512: bool = true;
         #[inline]
         #[target_feature(enable = "avx512f")]
         unsafe fn zero() -> __m512d {

@@ -1,8 +1,12 @@
 //! Vectorisable `exp`, `tanh` and the logistic sigmoid over slices, for the activations.
 //!
-//! Each element function is branch-free (selects, bit casts, no float-to-int conversion
-//! instructions the baseline lacks), so the compiler vectorises the slice loops; the loops
-//! are compiled three times (AVX-512F, AVX2+FMA, baseline) and chosen at run time.
+//! Each element function is written once over `Arith`, branch-free (selects, bit casts,
+//! no float-to-int conversion instructions the baseline lacks): on scalars, so the
+//! compiler vectorises the slice loops (compiled for AVX2+FMA and for the baseline), and on
+//! explicit AVX-512 vectors (a build tuned for a CPU that prefers 256-bit vectors, as
+//! `-C target-cpu=native` is on many Intel parts, vectorises those loops at half width:
+//! measured 2-3x slower). The instruction set is chosen at run time; all paths compute
+//! bitwise the same results.
 //!
 //! Accuracy against the standard library, measured by the tests over ~2 million points
 //! in [-100, 100] plus special values: see the constants `*_MAX_ERR` in the tests.
@@ -26,7 +30,7 @@ use core::any::TypeId;
 /// The element functions for one float type. `F`: whether `a·b + c` is one fused
 /// multiply-add (for code compiled where the instruction set has one: otherwise
 /// `mul_add` would call a slow software routine).
-pub(crate) trait VMath: Copy {
+pub(crate) trait VMath: Copy + 'static {
     fn exp_f<const F: bool>(self) -> Self;
     fn tanh_f<const F: bool>(self) -> Self;
     fn sigmoid_f<const F: bool>(self) -> Self;
@@ -50,7 +54,159 @@ pub(crate) trait VMath: Copy {
     }
 }
 
-/// `a·b + c`, fused when `F`.
+/// The constants of the element functions for one float type.
+trait Consts: Copy + 'static {
+    /// `1.5·2^mantissa bits`: adding and subtracting it rounds to an integer.
+    const MAGIC: Self;
+    const LOG2_E: Self;
+    /// `exp` clamps its argument to `[LO, HI]` (beyond, the result is 0 or infinite).
+    const LO: Self;
+    const HI: Self;
+    /// `ln 2 = LN2_HI + LN2_LO`, `LN2_HI` with few significant bits.
+    const LN2_HI: Self;
+    const LN2_LO: Self;
+    /// `exp`'s Taylor coefficients `1/k!`, highest power first.
+    const EXP_POLY: &'static [Self];
+    /// `tanh`'s odd Taylor series `x·(1 + x²·(...))`, highest power first.
+    const TANH_POLY: &'static [Self];
+    const ZERO: Self;
+    const HALF: Self;
+    const ONE: Self;
+    const TWO: Self;
+    /// Below this `|x|`, `tanh` takes its Taylor series.
+    const TANH_SMALL: Self;
+}
+
+/// What the element functions are written in: one scalar (the slice loops the compiler
+/// vectorises) or one explicit vector of them (AVX-512, which builds for a CPU tuned to
+/// prefer 256-bit vectors, `-C target-cpu=native` on many Intel parts, would otherwise
+/// vectorise at half width). Each operation is the same IEEE operation in both, so every
+/// path computes bitwise the same results.
+///
+/// SAFETY contract of every method: the instruction set of the implementing type is
+/// enabled in the caller (nothing for the scalars).
+trait Arith: Copy {
+    type S: Consts;
+    /// All lanes `s`.
+    unsafe fn k(s: Self::S) -> Self;
+    unsafe fn add(self, b: Self) -> Self;
+    unsafe fn sub(self, b: Self) -> Self;
+    unsafe fn mul(self, b: Self) -> Self;
+    unsafe fn div(self, b: Self) -> Self;
+    /// `self·b + c`, fused when `F`.
+    unsafe fn madd<const F: bool>(self, b: Self, c: Self) -> Self;
+    unsafe fn neg(self) -> Self;
+    unsafe fn abs(self) -> Self;
+    /// The magnitude of `self` with the sign of `sign`.
+    unsafe fn copysign(self, sign: Self) -> Self;
+    /// `if self < b { t } else { f }` (NaN compares false).
+    unsafe fn lt_select(self, b: Self, t: Self, f: Self) -> Self;
+    /// `if self >= b { t } else { f }` (NaN compares false).
+    unsafe fn ge_select(self, b: Self, t: Self, f: Self) -> Self;
+    /// `2^h` from `self = h + MAGIC` for an integral `h` in the normal exponent range:
+    /// the integer in the low mantissa bits moved into the exponent field.
+    unsafe fn pow2_of_magic(self) -> Self;
+}
+
+/// `Σ c[n-1-k]·r^k` for coefficients `c` listed highest power first (at most 16), by
+/// Estrin's scheme: pairs `c_k + c_{k+1}·r`, then pairs of those with `r²`, then with
+/// `r⁴`, `r⁸`: a tree of depth log2(degree) rather than Horner's chain of `degree`
+/// dependent multiply-adds, for the latency of one short call.
+#[inline(always)]
+unsafe fn estrin<A: Arith, const F: bool>(c: &'static [A::S], r: A) -> A {
+    let n = c.len();
+    debug_assert!(n <= 16);
+    // (Loops over arrays rather than closures: a closure is not always inlined, and then
+    // each vector coefficient pair is a call.)
+    // SAFETY (all arithmetic): the caller's instruction-set contract.
+    unsafe {
+        // a[k]: the coefficient of r^k (zero beyond the polynomial's degree).
+        let mut a = [A::k(A::S::ZERO); 16];
+        for (k, ak) in a.iter_mut().enumerate().take(n) {
+            *ak = A::k(c[n - 1 - k]);
+        }
+        let r2 = r.mul(r);
+        let r4 = r2.mul(r2);
+        // Terms of 2, 4 and 8 coefficients: as many as the degree needs (one term of 8
+        // up to degree 7, two beyond).
+        let octs = if n <= 8 { 1 } else { 2 };
+        let mut pair = [a[0]; 8];
+        for (k, p) in pair.iter_mut().enumerate().take(4 * octs) {
+            *p = a[2 * k + 1].madd::<F>(r, a[2 * k]);
+        }
+        let mut quad = [a[0]; 4];
+        for (k, q) in quad.iter_mut().enumerate().take(2 * octs) {
+            *q = pair[2 * k + 1].madd::<F>(r2, pair[2 * k]);
+        }
+        let oct0 = quad[1].madd::<F>(r4, quad[0]);
+        if octs == 1 {
+            oct0
+        } else {
+            let r8 = r4.mul(r4);
+            let oct1 = quad[3].madd::<F>(r4, quad[2]);
+            oct1.madd::<F>(r8, oct0)
+        }
+    }
+}
+
+/// `e^x`: range reduction `x = n ln2 + r`, the Taylor polynomial of `e^r`, then `2^n`.
+#[inline(always)]
+unsafe fn exp_g<A: Arith, const F: bool>(x: A) -> A {
+    // SAFETY (all arithmetic): the caller's instruction-set contract.
+    unsafe {
+        let k = A::k;
+        let magic = k(A::S::MAGIC);
+        let x = x.lt_select(k(A::S::LO), k(A::S::LO), x);
+        let x = k(A::S::HI).lt_select(x, k(A::S::HI), x);
+        // n = round(x / ln2), exact small integer, by the add-magic trick.
+        let n = x.mul(k(A::S::LOG2_E)).add(magic).sub(magic);
+        // `n·ln2_hi` is exact (ln2_hi has few significant bits), fused or not.
+        let r = n
+            .neg()
+            .madd::<F>(k(A::S::LN2_LO), n.neg().madd::<F>(k(A::S::LN2_HI), x));
+        let p = estrin::<A, F>(A::S::EXP_POLY, r);
+        // 2^n = 2^h1 · 2^h2 with h1 = round(n/2), both in the normal range (so subnormal
+        // and infinite results come out right).
+        let h1 = n.mul(k(A::S::HALF)).add(magic).sub(magic);
+        let h2 = n.sub(h1);
+        p.mul(h1.add(magic).pow2_of_magic())
+            .mul(h2.add(magic).pow2_of_magic())
+    }
+}
+
+/// `tanh x`: its Taylor series for small `|x|`, else `sign(x)·(1 - 2/(e^{2|x|} + 1))`.
+#[inline(always)]
+unsafe fn tanh_g<A: Arith, const F: bool>(x: A) -> A {
+    // SAFETY (all arithmetic): the caller's instruction-set contract.
+    unsafe {
+        let k = A::k;
+        let a = x.abs();
+        let z = a.mul(a);
+        let c = A::S::TANH_POLY;
+        let mut s = k(c[0]);
+        for &ck in &c[1..] {
+            s = s.madd::<F>(z, k(ck));
+        }
+        let small = a.mul(z).madd::<F>(s, a);
+        let e = exp_g::<A, F>(k(A::S::TWO).mul(a));
+        let one = k(A::S::ONE);
+        let large = one.sub(k(A::S::TWO).div(e.add(one)));
+        a.lt_select(k(A::S::TANH_SMALL), small, large).copysign(x)
+    }
+}
+
+/// The logistic sigmoid: `1/(1 + e^{-|x|})`, mirrored for negative `x`.
+#[inline(always)]
+unsafe fn sigmoid_g<A: Arith, const F: bool>(x: A) -> A {
+    // SAFETY (all arithmetic): the caller's instruction-set contract.
+    unsafe {
+        let e = exp_g::<A, F>(x.abs().neg());
+        let r = A::k(A::S::ONE).div(A::k(A::S::ONE).add(e));
+        x.ge_select(A::k(A::S::ZERO), r, e.mul(r))
+    }
+}
+
+/// `madd` of the scalar [`Arith`]: `a·b + c`, fused when `F`.
 macro_rules! madd {
     ($f:ident, $a:expr, $b:expr, $c:expr) => {
         if $f {
@@ -61,89 +217,102 @@ macro_rules! madd {
     };
 }
 
-/// `Σ c[n-1-k]·r^k` for a coefficient array `c` listed highest power first, by Estrin's
-/// scheme: pairs `c_k + c_{k+1}·r`, then pairs of those with `r²`, then with `r⁴`, `r⁸`
-/// (written out for the two lengths used: 8 for `f32`, 14 for `f64`).
-macro_rules! estrin {
-    ($f:ident, $t:ty, $coef:expr, $r:expr) => {{
-        const C: &[$t] = &$coef;
-        const N: usize = C.len();
-        // a(k): the coefficient of r^k.
-        let a = |k: usize| if k < N { C[N - 1 - k] } else { 0.0 };
-        let r: $t = $r;
-        let r2 = r * r;
-        let r4 = r2 * r2;
-        let pair = |k: usize| madd!($f, a(k + 1), r, a(k));
-        let quad = |k: usize| madd!($f, pair(k + 2), r2, pair(k));
-        let oct = |k: usize| madd!($f, quad(k + 4), r4, quad(k));
-        if N <= 8 {
-            oct(0)
-        } else {
-            const { assert!(N <= 16) };
-            let r8 = r4 * r4;
-            madd!($f, oct(8), r8, oct(0))
-        }
-    }};
-}
-
-/// Two exact powers of two whose product is `2^n` for an integral float `n` with
-/// `|n| <= 2·(MAX_EXP - 1)`, as floats.
 macro_rules! impl_vmath {
-    ($t:ty, $bits:ty, $mant:expr, $bias:expr, $lo:expr, $hi:expr, $ln2_hi:expr, $ln2_lo:expr,
+    ($t:ty, $mant:expr, $bias:expr, $lo:expr, $hi:expr, $ln2_hi:expr, $ln2_lo:expr,
      $exp_poly:expr, $tanh_poly:expr) => {
+        impl Consts for $t {
+            const MAGIC: $t = 1.5 * (1u64 << $mant) as $t;
+            const LOG2_E: $t = core::f64::consts::LOG2_E as $t;
+            const LO: $t = $lo;
+            const HI: $t = $hi;
+            const LN2_HI: $t = $ln2_hi;
+            const LN2_LO: $t = $ln2_lo;
+            const EXP_POLY: &'static [$t] = &$exp_poly;
+            const TANH_POLY: &'static [$t] = &$tanh_poly;
+            const ZERO: $t = 0.0;
+            const HALF: $t = 0.5;
+            const ONE: $t = 1.0;
+            const TWO: $t = 2.0;
+            const TANH_SMALL: $t = 0.3;
+        }
+
+        // SAFETY (all): plain scalar arithmetic, no instruction-set requirement.
+        impl Arith for $t {
+            type S = $t;
+            #[inline(always)]
+            unsafe fn k(s: $t) -> $t {
+                s
+            }
+            #[inline(always)]
+            unsafe fn add(self, b: $t) -> $t {
+                self + b
+            }
+            #[inline(always)]
+            unsafe fn sub(self, b: $t) -> $t {
+                self - b
+            }
+            #[inline(always)]
+            unsafe fn mul(self, b: $t) -> $t {
+                self * b
+            }
+            #[inline(always)]
+            unsafe fn div(self, b: $t) -> $t {
+                self / b
+            }
+            #[inline(always)]
+            unsafe fn madd<const F: bool>(self, b: $t, c: $t) -> $t {
+                madd!(F, self, b, c)
+            }
+            #[inline(always)]
+            unsafe fn neg(self) -> $t {
+                -self
+            }
+            #[inline(always)]
+            unsafe fn abs(self) -> $t {
+                <$t>::abs(self)
+            }
+            #[inline(always)]
+            unsafe fn copysign(self, sign: $t) -> $t {
+                <$t>::copysign(self, sign)
+            }
+            #[inline(always)]
+            unsafe fn lt_select(self, b: $t, t: $t, f: $t) -> $t {
+                if self < b {
+                    t
+                } else {
+                    f
+                }
+            }
+            #[inline(always)]
+            unsafe fn ge_select(self, b: $t, t: $t, f: $t) -> $t {
+                if self >= b {
+                    t
+                } else {
+                    f
+                }
+            }
+            #[inline(always)]
+            unsafe fn pow2_of_magic(self) -> $t {
+                let k = self.to_bits().wrapping_sub(<$t>::MAGIC.to_bits());
+                <$t>::from_bits(k.wrapping_add($bias) << $mant)
+            }
+        }
+
         impl VMath for $t {
             #[inline(always)]
             fn exp_f<const F: bool>(self) -> $t {
-                const MAGIC: $t = 1.5 * (1u64 << $mant) as $t;
-                let mut x = self;
-                x = if x < $lo { $lo } else { x };
-                x = if x > $hi { $hi } else { x };
-                // n = round(x / ln2), exact small integer, by the add-magic trick.
-                let n = (x * core::f64::consts::LOG2_E as $t + MAGIC) - MAGIC;
-                // `n·ln2_hi` is exact (ln2_hi has few significant bits), fused or not.
-                let r = madd!(F, -n, $ln2_lo, madd!(F, -n, $ln2_hi, x));
-                // The Taylor polynomial (coefficients 1/k!, listed highest first) by
-                // Estrin's scheme: a tree of depth log2(degree) rather than Horner's chain
-                // of `degree` dependent multiply-adds, for the latency of one short call.
-                let p = estrin!(F, $t, $exp_poly, r);
-                // 2^n = 2^h1 · 2^h2 with h1 = round(n/2), both in the normal range.
-                let h1 = (n * 0.5 + MAGIC) - MAGIC;
-                let h2 = n - h1;
-                let pow2 = |h: $t| -> $t {
-                    // `h + MAGIC` holds `h` as an integer in its low mantissa bits.
-                    let k = (h + MAGIC).to_bits().wrapping_sub(MAGIC.to_bits());
-                    <$t>::from_bits(k.wrapping_add($bias) << $mant)
-                };
-                p * pow2(h1) * pow2(h2)
+                // SAFETY: scalar arithmetic needs no instruction set.
+                unsafe { exp_g::<$t, F>(self) }
             }
-
             #[inline(always)]
             fn tanh_f<const F: bool>(self) -> $t {
-                let a = self.abs();
-                // Small: odd Taylor series x·(1 + x²·(c1 + x²·(...))).
-                let z = a * a;
-                let c: &[$t] = &$tanh_poly;
-                let mut s = c[0];
-                for &ck in &c[1..] {
-                    s = madd!(F, s, z, ck);
-                }
-                let small = madd!(F, a * z, s, a);
-                // Large: 1 - 2/(e^{2a} + 1).
-                let e = VMath::exp_f::<F>(2.0 * a);
-                let large = 1.0 - 2.0 / (e + 1.0);
-                let t = if a < 0.3 { small } else { large };
-                t.copysign(self)
+                // SAFETY: as above.
+                unsafe { tanh_g::<$t, F>(self) }
             }
-
             #[inline(always)]
             fn sigmoid_f<const F: bool>(self) -> $t {
-                let e = VMath::exp_f::<F>(-self.abs());
-                let r = 1.0 / (1.0 + e);
-                if self >= 0.0 {
-                    r
-                } else {
-                    e * r
-                }
+                // SAFETY: as above.
+                unsafe { sigmoid_g::<$t, F>(self) }
             }
         }
     };
@@ -151,7 +320,6 @@ macro_rules! impl_vmath {
 
 impl_vmath!(
     f32,
-    u32,
     23,
     127u32,
     -104.0,
@@ -179,7 +347,6 @@ impl_vmath!(
 
 impl_vmath!(
     f64,
-    u64,
     52,
     1023u64,
     -746.0,
@@ -216,6 +383,281 @@ impl_vmath!(
         -0.333_333_333_333_333_3
     ]
 );
+
+/// The AVX-512 vectors the element functions run on where that instruction set is
+/// present: explicit 512-bit vectors whatever the build's tuning (see [`Arith`]).
+#[cfg(target_arch = "x86_64")]
+mod zmm {
+    use super::{exp_g, sigmoid_g, tanh_g, Arith, Consts, Fun};
+    use core::arch::x86_64::*;
+
+    /// 16 `f32`.
+    #[derive(Clone, Copy)]
+    pub(super) struct Z32(__m512);
+    /// 8 `f64`.
+    #[derive(Clone, Copy)]
+    pub(super) struct Z64(__m512d);
+
+    /// Loads and stores of one vector type over a slice of its elements.
+    pub(super) trait Lanes: Arith {
+        const LANES: usize;
+        /// SAFETY contract: AVX-512F is enabled; `p` has `LANES` readable elements.
+        unsafe fn load(p: *const Self::S) -> Self;
+        /// SAFETY contract: AVX-512F is enabled; `p` has `LANES` writable elements.
+        unsafe fn store(self, p: *mut Self::S);
+        /// The first `n < LANES` elements, zero elsewhere (reads only those).
+        ///
+        /// SAFETY contract: AVX-512F is enabled; `p` has `n` readable elements.
+        unsafe fn load_first(p: *const Self::S, n: usize) -> Self;
+        /// Writes only the first `n < LANES` elements.
+        ///
+        /// SAFETY contract: AVX-512F is enabled; `p` has `n` writable elements.
+        unsafe fn store_first(self, p: *mut Self::S, n: usize);
+    }
+
+    // SAFETY (all methods below): the intrinsics are AVX-512F ones, compiled with that
+    // feature and, by the contracts of `Arith` and `Lanes`, only called where it is
+    // enabled (so present); memory is touched only as the `Lanes` contracts state (masked
+    // loads and stores neither read, write nor fault on masked-off lanes).
+    macro_rules! zmm_impl {
+        ($z:ident, $t:ty, $lanes:expr, $m:ty,
+         set1 = $set1:ident, add = $add:ident, sub = $sub:ident, mul = $mul:ident,
+         div = $div:ident, fmadd = $fmadd:ident, cmp = $cmp:ident, blend = $blend:ident,
+         castsi = $castsi:ident, casti = $casti:ident, and = $and:ident, or = $or:ident,
+         iadd = $iadd:ident, isub = $isub:ident, shl = $shl:ident, seti = $seti:ident,
+         loadu = $loadu:ident, storeu = $storeu:ident, maskz_loadu = $mzl:ident,
+         mask_storeu = $msu:ident, mant = $mant:expr, bias = $bias:expr,
+         sign = $sign:expr) => {
+            impl Arith for $z {
+                type S = $t;
+                #[inline]
+                #[target_feature(enable = "avx512f")]
+                unsafe fn k(s: $t) -> $z {
+                    $z($set1(s))
+                }
+                #[inline]
+                #[target_feature(enable = "avx512f")]
+                unsafe fn add(self, b: $z) -> $z {
+                    $z($add(self.0, b.0))
+                }
+                #[inline]
+                #[target_feature(enable = "avx512f")]
+                unsafe fn sub(self, b: $z) -> $z {
+                    $z($sub(self.0, b.0))
+                }
+                #[inline]
+                #[target_feature(enable = "avx512f")]
+                unsafe fn mul(self, b: $z) -> $z {
+                    $z($mul(self.0, b.0))
+                }
+                #[inline]
+                #[target_feature(enable = "avx512f")]
+                unsafe fn div(self, b: $z) -> $z {
+                    $z($div(self.0, b.0))
+                }
+                #[inline]
+                #[target_feature(enable = "avx512f")]
+                unsafe fn madd<const F: bool>(self, b: $z, c: $z) -> $z {
+                    if F {
+                        $z($fmadd(self.0, b.0, c.0))
+                    } else {
+                        $z($add($mul(self.0, b.0), c.0))
+                    }
+                }
+                #[inline]
+                #[target_feature(enable = "avx512f")]
+                unsafe fn neg(self) -> $z {
+                    // Flipping the sign bit: exactly `-x`, NaN included.
+                    $z($castsi(_mm512_xor_si512($casti(self.0), $seti($sign))))
+                }
+                #[inline]
+                #[target_feature(enable = "avx512f")]
+                unsafe fn abs(self) -> $z {
+                    $z($castsi($and($casti(self.0), $seti(!$sign))))
+                }
+                #[inline]
+                #[target_feature(enable = "avx512f")]
+                unsafe fn copysign(self, sign: $z) -> $z {
+                    let mag = $and($casti(self.0), $seti(!$sign));
+                    let s = $and($casti(sign.0), $seti($sign));
+                    $z($castsi($or(mag, s)))
+                }
+                #[inline]
+                #[target_feature(enable = "avx512f")]
+                unsafe fn lt_select(self, b: $z, t: $z, f: $z) -> $z {
+                    let m = $cmp::<_CMP_LT_OQ>(self.0, b.0);
+                    $z($blend(m, f.0, t.0))
+                }
+                #[inline]
+                #[target_feature(enable = "avx512f")]
+                unsafe fn ge_select(self, b: $z, t: $z, f: $z) -> $z {
+                    let m = $cmp::<_CMP_GE_OQ>(self.0, b.0);
+                    $z($blend(m, f.0, t.0))
+                }
+                #[inline]
+                #[target_feature(enable = "avx512f")]
+                unsafe fn pow2_of_magic(self) -> $z {
+                    let magic = $casti($set1(<$t as Consts>::MAGIC));
+                    let k = $isub($casti(self.0), magic);
+                    let e = $iadd(k, $seti($bias));
+                    $z($castsi($shl::<$mant>(e)))
+                }
+            }
+
+            impl Lanes for $z {
+                const LANES: usize = $lanes;
+                #[inline]
+                #[target_feature(enable = "avx512f")]
+                unsafe fn load(p: *const $t) -> $z {
+                    $z($loadu(p))
+                }
+                #[inline]
+                #[target_feature(enable = "avx512f")]
+                unsafe fn store(self, p: *mut $t) {
+                    $storeu(p, self.0)
+                }
+                #[inline]
+                #[target_feature(enable = "avx512f")]
+                unsafe fn load_first(p: *const $t, n: usize) -> $z {
+                    $z($mzl(((1u32 << n) - 1) as $m, p))
+                }
+                #[inline]
+                #[target_feature(enable = "avx512f")]
+                unsafe fn store_first(self, p: *mut $t, n: usize) {
+                    $msu(p, ((1u32 << n) - 1) as $m, self.0)
+                }
+            }
+        };
+    }
+
+    zmm_impl!(
+        Z32,
+        f32,
+        16,
+        __mmask16,
+        set1 = _mm512_set1_ps,
+        add = _mm512_add_ps,
+        sub = _mm512_sub_ps,
+        mul = _mm512_mul_ps,
+        div = _mm512_div_ps,
+        fmadd = _mm512_fmadd_ps,
+        cmp = _mm512_cmp_ps_mask,
+        blend = _mm512_mask_blend_ps,
+        castsi = _mm512_castsi512_ps,
+        casti = _mm512_castps_si512,
+        and = _mm512_and_si512,
+        or = _mm512_or_si512,
+        iadd = _mm512_add_epi32,
+        isub = _mm512_sub_epi32,
+        shl = _mm512_slli_epi32,
+        seti = _mm512_set1_epi32,
+        loadu = _mm512_loadu_ps,
+        storeu = _mm512_storeu_ps,
+        maskz_loadu = _mm512_maskz_loadu_ps,
+        mask_storeu = _mm512_mask_storeu_ps,
+        mant = 23,
+        bias = 127,
+        sign = i32::MIN
+    );
+    zmm_impl!(
+        Z64,
+        f64,
+        8,
+        __mmask8,
+        set1 = _mm512_set1_pd,
+        add = _mm512_add_pd,
+        sub = _mm512_sub_pd,
+        mul = _mm512_mul_pd,
+        div = _mm512_div_pd,
+        fmadd = _mm512_fmadd_pd,
+        cmp = _mm512_cmp_pd_mask,
+        blend = _mm512_mask_blend_pd,
+        castsi = _mm512_castsi512_pd,
+        casti = _mm512_castpd_si512,
+        and = _mm512_and_si512,
+        or = _mm512_or_si512,
+        iadd = _mm512_add_epi64,
+        isub = _mm512_sub_epi64,
+        shl = _mm512_slli_epi64,
+        seti = _mm512_set1_epi64,
+        loadu = _mm512_loadu_pd,
+        storeu = _mm512_storeu_pd,
+        maskz_loadu = _mm512_maskz_loadu_pd,
+        mask_storeu = _mm512_mask_storeu_pd,
+        mant = 52,
+        bias = 1023,
+        sign = i64::MIN
+    );
+
+    /// `f` over `x` in place, `V::LANES` elements at a time, the last few masked.
+    ///
+    /// SAFETY contract: AVX-512F is enabled in the caller.
+    #[inline(always)]
+    pub(super) unsafe fn apply<V: Lanes>(f: Fun, x: &mut [V::S]) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            match f {
+                Fun::Exp => each::<V, 0>(x),
+                Fun::Tanh => each::<V, 1>(x),
+                Fun::Sigmoid => each::<V, 2>(x),
+            }
+        }
+    }
+
+    /// Function `K` (0: exp, 1: tanh, 2: sigmoid) of one vector.
+    ///
+    /// SAFETY contract: AVX-512F is enabled in the caller.
+    #[inline(always)]
+    unsafe fn eval<V: Arith, const K: u8>(v: V) -> V {
+        // SAFETY: the caller's contract.
+        unsafe {
+            match K {
+                0 => exp_g::<V, true>(v),
+                1 => tanh_g::<V, true>(v),
+                _ => sigmoid_g::<V, true>(v),
+            }
+        }
+    }
+
+    /// SAFETY contract: AVX-512F is enabled in the caller.
+    #[inline(always)]
+    unsafe fn each<V: Lanes, const K: u8>(x: &mut [V::S]) {
+        let (n, p) = (x.len(), x.as_mut_ptr());
+        let mut i = 0;
+        // SAFETY: AVX-512F by the contract; the full vectors cover elements
+        // `i .. i + LANES <= n` and the last one the `n - i < LANES` elements from `i`,
+        // all inside `x`.
+        unsafe {
+            while i + V::LANES <= n {
+                eval::<V, K>(V::load(p.add(i))).store(p.add(i));
+                i += V::LANES;
+            }
+            if i < n {
+                eval::<V, K>(V::load_first(p.add(i), n - i)).store_first(p.add(i), n - i);
+            }
+        }
+    }
+}
+
+/// `f` over `x` in place in explicit AVX-512 vectors.
+///
+/// # Safety
+/// AVX-512F must be enabled in the caller (a function compiled with it, entered after
+/// the run-time check).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) unsafe fn apply_avx512<T: 'static>(f: Fun, x: &mut [T]) {
+    if TypeId::of::<T>() == TypeId::of::<f32>() {
+        // SAFETY: `T` is `f32` (same `TypeId`), so the cast is an identity; AVX-512F by
+        // the caller's contract.
+        unsafe { zmm::apply::<zmm::Z32>(f, &mut *(x as *mut [T] as *mut [f32])) }
+    } else if TypeId::of::<T>() == TypeId::of::<f64>() {
+        // SAFETY: `T` is `f64` (same `TypeId`); AVX-512F as above.
+        unsafe { zmm::apply::<zmm::Z64>(f, &mut *(x as *mut [T] as *mut [f64])) }
+    } else {
+        unreachable!("Scalar is sealed: f32 and f64 only")
+    }
+}
 
 /// Which element function a slice pass applies (named by
 /// [`Activation`](crate::activation::Activation) implementations so that a kernel can
@@ -273,7 +715,8 @@ mod x86 {
     // safe code.
     #[target_feature(enable = "avx512f,fma")]
     pub(super) unsafe fn v4<T: VMath>(f: Fun, x: &mut [T]) {
-        apply::<T, true>(f, x)
+        // SAFETY: AVX-512F is enabled here.
+        unsafe { super::apply_avx512(f, x) }
     }
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn v3<T: VMath>(f: Fun, x: &mut [T]) {
@@ -281,11 +724,11 @@ mod x86 {
     }
     #[target_feature(enable = "avx512f,fma")]
     pub(super) unsafe fn softmax_v4<T: VMath + Scalar, const R: usize>(col: &mut [T; R]) {
-        softmax_col::<T, R, true>(col, 16)
+        softmax_col::<T, R, true, true>(col, 16)
     }
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn softmax_v3<T: VMath + Scalar, const R: usize>(col: &mut [T; R]) {
-        softmax_col::<T, R, true>(col, 8)
+        softmax_col::<T, R, true, false>(col, 8)
     }
 }
 
@@ -386,9 +829,10 @@ fn tree_reduce<T: Copy, const N: usize>(v: &[T; SOFTMAX_SHORT], f: impl Fn(T, T)
 /// to a whole number of blocks of `block` elements (a vector of the instruction set: no
 /// exponential takes a one-at-a-time tail; the padding is never read).
 /// (In place, the narrow stores of one step and the wide loads of the next cannot be
-/// forwarded, which measured slower than the arithmetic.)
+/// forwarded, which measured slower than the arithmetic.) `Z`: the caller has enabled
+/// AVX-512F, and the exponentials are explicit vectors of it.
 #[inline(always)]
-fn softmax_col<T, const R: usize, const F: bool>(col: &mut [T; R], block: usize)
+fn softmax_col<T, const R: usize, const F: bool, const Z: bool>(col: &mut [T; R], block: usize)
 where
     T: VMath + Scalar,
 {
@@ -397,8 +841,15 @@ where
     // Maximum and sum as trees: log2(R) dependent steps instead of R.
     let m = tree_reduce::<T, R>(&buf, |a, b| if b > a { b } else { a });
     let padded = R.next_multiple_of(block).min(SOFTMAX_SHORT);
-    for e in buf[..padded].iter_mut() {
-        *e = (*e - m).exp_f::<F>();
+    let shifted = &mut buf[..padded];
+    shifted.iter_mut().for_each(|e| *e -= m);
+    #[cfg(target_arch = "x86_64")]
+    if Z {
+        // SAFETY: `Z`: the caller has enabled AVX-512F.
+        unsafe { apply_avx512(Fun::Exp, shifted) };
+    }
+    if !Z || cfg!(not(target_arch = "x86_64")) {
+        shifted.iter_mut().for_each(|e| *e = e.exp_f::<F>());
     }
     let s = tree_reduce::<T, R>(&buf, |a, b| a + b);
     let inv = T::one() / s;
@@ -424,7 +875,7 @@ pub(crate) fn softmax_short<T: Scalar, const R: usize>(col: &mut [T; R]) {
             Level::V3 => return unsafe { x86::softmax_v3(col) },
             Level::Baseline => {}
         }
-        softmax_col::<T, R, BASELINE_FMA>(col, 4)
+        softmax_col::<T, R, BASELINE_FMA, false>(col, 4)
     }
     if TypeId::of::<T>() == TypeId::of::<f32>() {
         // SAFETY: `T` is `f32` (same `TypeId`), so the cast is an identity.
@@ -476,7 +927,7 @@ pub fn sigmoid_inplace<T: Scalar>(x: &mut [T]) {
 
 #[cfg(test)]
 mod tests {
-    use super::VMath;
+    use super::{Fun, VMath};
 
     /// Distance in units in the last place, measured on the exact (f64 or better) value.
     fn ulps32(got: f32, want: f64) -> f64 {
@@ -638,6 +1089,64 @@ mod tests {
         }
     }
 
+    /// The explicit AVX-512 vectors compute bitwise what the scalar functions (with fused
+    /// multiply-adds) do, on every slice length up to three vectors (the masked tails),
+    /// over the accuracy test's points and the special values.
+    #[test]
+    fn avx512_matches_the_scalar_functions_bitwise() {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if !std::arch::is_x86_feature_detected!("avx512f") {
+                eprintln!("skipped: no AVX-512F on this machine");
+                return;
+            }
+            fn same<T: VMath + PartialEq + core::fmt::Debug>(got: &[T], want: &[T], what: &str) {
+                for (k, (g, w)) in got.iter().zip(want).enumerate() {
+                    #[allow(clippy::eq_op)]
+                    let both_nan = g != g && w != w;
+                    assert!(both_nan || g == w, "{what}, element {k}: {g:?} vs {w:?}");
+                }
+            }
+            let special = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0, 0.0];
+            let xs: Vec<f64> = points().chain(special).collect();
+            for f in [Fun::Exp, Fun::Tanh, Fun::Sigmoid] {
+                let one32 = |x: f32| match f {
+                    Fun::Exp => x.exp_f::<true>(),
+                    Fun::Tanh => x.tanh_f::<true>(),
+                    Fun::Sigmoid => x.sigmoid_f::<true>(),
+                };
+                let one64 = |x: f64| match f {
+                    Fun::Exp => x.exp_f::<true>(),
+                    Fun::Tanh => x.tanh_f::<true>(),
+                    Fun::Sigmoid => x.sigmoid_f::<true>(),
+                };
+                let mut a: Vec<f32> = xs.iter().map(|&x| x as f32).collect();
+                let want: Vec<f32> = a.iter().map(|&x| one32(x)).collect();
+                // SAFETY: AVX-512F is present (checked above).
+                unsafe { super::x86::v4(f, &mut a) };
+                same(&a, &want, &format!("{f:?} f32"));
+                let mut b = xs.clone();
+                let want: Vec<f64> = b.iter().map(|&x| one64(x)).collect();
+                // SAFETY: as above.
+                unsafe { super::x86::v4(f, &mut b) };
+                same(&b, &want, &format!("{f:?} f64"));
+                for n in 1..=48 {
+                    let mut a: Vec<f32> = xs[..n].iter().map(|&x| x as f32 * 0.37).collect();
+                    let want: Vec<f32> = a.iter().map(|&x| one32(x)).collect();
+                    let mut b: Vec<f64> = xs[..n].iter().map(|&x| x * 0.37).collect();
+                    let want64: Vec<f64> = b.iter().map(|&x| one64(x)).collect();
+                    // SAFETY: as above.
+                    unsafe {
+                        super::x86::v4(f, &mut a);
+                        super::x86::v4(f, &mut b);
+                    }
+                    same(&a, &want, &format!("{f:?} f32, length {n}"));
+                    same(&b, &want64, &format!("{f:?} f64, length {n}"));
+                }
+            }
+        }
+    }
+
     /// The short softmax on every instruction set present, every length it takes, against
     /// an f64 reference: shifted so large logits do not overflow, NaN propagated.
     #[test]
@@ -651,7 +1160,7 @@ mod tests {
                 let sum: f64 = e.iter().sum();
                 let mut paths: Vec<[f32; R]> = vec![x, x];
                 super::softmax_short(&mut paths[0]);
-                super::softmax_col::<f32, R, false>(&mut paths[1], 4);
+                super::softmax_col::<f32, R, false, false>(&mut paths[1], 4);
                 #[cfg(target_arch = "x86_64")]
                 {
                     if std::arch::is_x86_feature_detected!("avx512f") {
