@@ -112,7 +112,10 @@ trait Arith: Copy {
 /// Estrin's scheme: pairs `c_k + c_{k+1}·r`, then pairs of those with `r²`, then with
 /// `r⁴`, `r⁸`: a tree of depth log2(degree) rather than Horner's chain of `degree`
 /// dependent multiply-adds, for the latency of one short call.
-#[inline(always)]
+// Inlined in optimised builds; separate frames in debug builds, whose unoptimised stack
+// slots would otherwise add up in the kernel entry points (see `STACK` in kernels).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
 unsafe fn estrin<A: Arith, const F: bool>(c: &'static [A::S], r: A) -> A {
     let n = c.len();
     debug_assert!(n <= 16);
@@ -150,7 +153,10 @@ unsafe fn estrin<A: Arith, const F: bool>(c: &'static [A::S], r: A) -> A {
 }
 
 /// `e^x`: range reduction `x = n ln2 + r`, the Taylor polynomial of `e^r`, then `2^n`.
-#[inline(always)]
+// Inlined in optimised builds; separate frames in debug builds, whose unoptimised stack
+// slots would otherwise add up in the kernel entry points (see `STACK` in kernels).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
 unsafe fn exp_g<A: Arith, const F: bool>(x: A) -> A {
     // SAFETY (all arithmetic): the caller's instruction-set contract.
     unsafe {
@@ -175,7 +181,10 @@ unsafe fn exp_g<A: Arith, const F: bool>(x: A) -> A {
 }
 
 /// `tanh x`: its Taylor series for small `|x|`, else `sign(x)·(1 - 2/(e^{2|x|} + 1))`.
-#[inline(always)]
+// Inlined in optimised builds; separate frames in debug builds, whose unoptimised stack
+// slots would otherwise add up in the kernel entry points (see `STACK` in kernels).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
 unsafe fn tanh_g<A: Arith, const F: bool>(x: A) -> A {
     // SAFETY (all arithmetic): the caller's instruction-set contract.
     unsafe {
@@ -196,7 +205,10 @@ unsafe fn tanh_g<A: Arith, const F: bool>(x: A) -> A {
 }
 
 /// The logistic sigmoid: `1/(1 + e^{-|x|})`, mirrored for negative `x`.
-#[inline(always)]
+// Inlined in optimised builds; separate frames in debug builds, whose unoptimised stack
+// slots would otherwise add up in the kernel entry points (see `STACK` in kernels).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
 unsafe fn sigmoid_g<A: Arith, const F: bool>(x: A) -> A {
     // SAFETY (all arithmetic): the caller's instruction-set contract.
     unsafe {
@@ -592,7 +604,10 @@ mod zmm {
     /// `f` over `x` in place, `V::LANES` elements at a time, the last few masked.
     ///
     /// SAFETY contract: AVX-512F is enabled in the caller.
-    #[inline(always)]
+    // Inlined in optimised builds; separate frames in debug builds, whose unoptimised stack
+    // slots would otherwise add up in the kernel entry points (see `STACK` in kernels).
+    #[cfg_attr(debug_assertions, inline(never))]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) unsafe fn apply<V: Lanes>(f: Fun, x: &mut [V::S]) {
         // SAFETY: the caller's contract.
         unsafe {
@@ -607,7 +622,10 @@ mod zmm {
     /// Function `K` (0: exp, 1: tanh, 2: sigmoid) of one vector.
     ///
     /// SAFETY contract: AVX-512F is enabled in the caller.
-    #[inline(always)]
+    // Inlined in optimised builds; separate frames in debug builds, whose unoptimised stack
+    // slots would otherwise add up in the kernel entry points (see `STACK` in kernels).
+    #[cfg_attr(debug_assertions, inline(never))]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     unsafe fn eval<V: Arith, const K: u8>(v: V) -> V {
         // SAFETY: the caller's contract.
         unsafe {
@@ -620,7 +638,10 @@ mod zmm {
     }
 
     /// SAFETY contract: AVX-512F is enabled in the caller.
-    #[inline(always)]
+    // Inlined in optimised builds; separate frames in debug builds, whose unoptimised stack
+    // slots would otherwise add up in the kernel entry points (see `STACK` in kernels).
+    #[cfg_attr(debug_assertions, inline(never))]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     unsafe fn each<V: Lanes, const K: u8>(x: &mut [V::S]) {
         let (n, p) = (x.len(), x.as_mut_ptr());
         let mut i = 0;
@@ -645,7 +666,10 @@ mod zmm {
 /// AVX-512F must be enabled in the caller (a function compiled with it, entered after
 /// the run-time check).
 #[cfg(target_arch = "x86_64")]
-#[inline(always)]
+// Inlined in optimised builds; separate frames in debug builds, whose unoptimised stack
+// slots would otherwise add up in the kernel entry points (see `STACK` in kernels).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) unsafe fn apply_avx512<T: 'static>(f: Fun, x: &mut [T]) {
     if TypeId::of::<T>() == TypeId::of::<f32>() {
         // SAFETY: `T` is `f32` (same `TypeId`), so the cast is an identity; AVX-512F by
