@@ -400,6 +400,7 @@ impl_vmath!(
 /// present: explicit 512-bit vectors whatever the build's tuning (see [`Arith`]).
 #[cfg(target_arch = "x86_64")]
 mod zmm {
+    use super::super::simd::{Simd, V4F32, V4F64};
     use super::{exp_g, sigmoid_g, tanh_g, Arith, Consts, Fun};
     use core::arch::x86_64::*;
 
@@ -410,35 +411,24 @@ mod zmm {
     #[derive(Clone, Copy)]
     pub(super) struct Z64(__m512d);
 
-    /// Loads and stores of one vector type over a slice of its elements.
+    /// A vector type with the loads and stores of its [`Simd`] type.
     pub(super) trait Lanes: Arith {
-        const LANES: usize;
-        /// SAFETY contract: AVX-512F is enabled; `p` has `LANES` readable elements.
-        unsafe fn load(p: *const Self::S) -> Self;
-        /// SAFETY contract: AVX-512F is enabled; `p` has `LANES` writable elements.
-        unsafe fn store(self, p: *mut Self::S);
-        /// The first `n < LANES` elements, zero elsewhere (reads only those).
-        ///
-        /// SAFETY contract: AVX-512F is enabled; `p` has `n` readable elements.
-        unsafe fn load_first(p: *const Self::S, n: usize) -> Self;
-        /// Writes only the first `n < LANES` elements.
-        ///
-        /// SAFETY contract: AVX-512F is enabled; `p` has `n` writable elements.
-        unsafe fn store_first(self, p: *mut Self::S, n: usize);
+        /// The kernels' vector type of the same registers.
+        type Io: Simd<T = Self::S>;
+        fn wrap(v: <Self::Io as Simd>::V) -> Self;
+        fn unwrap(self) -> <Self::Io as Simd>::V;
     }
 
     // SAFETY (all methods below): the intrinsics are AVX-512F ones, compiled with that
-    // feature and, by the contracts of `Arith` and `Lanes`, only called where it is
-    // enabled (so present); memory is touched only as the `Lanes` contracts state (masked
-    // loads and stores neither read, write nor fault on masked-off lanes).
+    // feature and, by the contract of `Arith`, only called where it is enabled (so
+    // present).
     macro_rules! zmm_impl {
-        ($z:ident, $t:ty, $lanes:expr, $m:ty,
+        ($z:ident, $t:ty, $v:ty, $io:ty,
          set1 = $set1:ident, add = $add:ident, sub = $sub:ident, mul = $mul:ident,
          div = $div:ident, fmadd = $fmadd:ident, cmp = $cmp:ident, blend = $blend:ident,
          castsi = $castsi:ident, casti = $casti:ident, and = $and:ident, or = $or:ident,
          iadd = $iadd:ident, isub = $isub:ident, shl = $shl:ident, seti = $seti:ident,
-         loadu = $loadu:ident, storeu = $storeu:ident, maskz_loadu = $mzl:ident,
-         mask_storeu = $msu:ident, mant = $mant:expr, bias = $bias:expr,
+         mant = $mant:expr, bias = $bias:expr,
          sign = $sign:expr) => {
             impl Arith for $z {
                 type S = $t;
@@ -517,26 +507,14 @@ mod zmm {
             }
 
             impl Lanes for $z {
-                const LANES: usize = $lanes;
-                #[inline]
-                #[target_feature(enable = "avx512f")]
-                unsafe fn load(p: *const $t) -> $z {
-                    $z($loadu(p))
+                type Io = $io;
+                #[inline(always)]
+                fn wrap(v: $v) -> $z {
+                    $z(v)
                 }
-                #[inline]
-                #[target_feature(enable = "avx512f")]
-                unsafe fn store(self, p: *mut $t) {
-                    $storeu(p, self.0)
-                }
-                #[inline]
-                #[target_feature(enable = "avx512f")]
-                unsafe fn load_first(p: *const $t, n: usize) -> $z {
-                    $z($mzl(((1u32 << n) - 1) as $m, p))
-                }
-                #[inline]
-                #[target_feature(enable = "avx512f")]
-                unsafe fn store_first(self, p: *mut $t, n: usize) {
-                    $msu(p, ((1u32 << n) - 1) as $m, self.0)
+                #[inline(always)]
+                fn unwrap(self) -> $v {
+                    self.0
                 }
             }
         };
@@ -545,8 +523,8 @@ mod zmm {
     zmm_impl!(
         Z32,
         f32,
-        16,
-        __mmask16,
+        __m512,
+        V4F32,
         set1 = _mm512_set1_ps,
         add = _mm512_add_ps,
         sub = _mm512_sub_ps,
@@ -563,10 +541,6 @@ mod zmm {
         isub = _mm512_sub_epi32,
         shl = _mm512_slli_epi32,
         seti = _mm512_set1_epi32,
-        loadu = _mm512_loadu_ps,
-        storeu = _mm512_storeu_ps,
-        maskz_loadu = _mm512_maskz_loadu_ps,
-        mask_storeu = _mm512_mask_storeu_ps,
         mant = 23,
         bias = 127,
         sign = i32::MIN
@@ -574,8 +548,8 @@ mod zmm {
     zmm_impl!(
         Z64,
         f64,
-        8,
-        __mmask8,
+        __m512d,
+        V4F64,
         set1 = _mm512_set1_pd,
         add = _mm512_add_pd,
         sub = _mm512_sub_pd,
@@ -592,10 +566,6 @@ mod zmm {
         isub = _mm512_sub_epi64,
         shl = _mm512_slli_epi64,
         seti = _mm512_set1_epi64,
-        loadu = _mm512_loadu_pd,
-        storeu = _mm512_storeu_pd,
-        maskz_loadu = _mm512_maskz_loadu_pd,
-        mask_storeu = _mm512_mask_storeu_pd,
         mant = 52,
         bias = 1023,
         sign = i64::MIN
@@ -644,17 +614,22 @@ mod zmm {
     #[cfg_attr(not(debug_assertions), inline(always))]
     unsafe fn each<V: Lanes, const K: u8>(x: &mut [V::S]) {
         let (n, p) = (x.len(), x.as_mut_ptr());
+        let l = V::Io::LANES;
         let mut i = 0;
-        // SAFETY: AVX-512F by the contract; the full vectors cover elements
-        // `i .. i + LANES <= n` and the last one the `n - i < LANES` elements from `i`,
-        // all inside `x`.
+        // SAFETY: AVX-512F by the contract (the instruction set of `V::Io`); the full
+        // vectors cover elements `i .. i + l <= n` and the masked last one the
+        // `0 < n - i < l` elements from `i`, all inside `x` (the memory contract of
+        // `Simd`).
         unsafe {
-            while i + V::LANES <= n {
-                eval::<V, K>(V::load(p.add(i))).store(p.add(i));
-                i += V::LANES;
+            while i + l <= n {
+                let v = eval::<V, K>(V::wrap(V::Io::load(p.add(i))));
+                V::Io::store(p.add(i), v.unwrap());
+                i += l;
             }
             if i < n {
-                eval::<V, K>(V::load_first(p.add(i), n - i)).store_first(p.add(i), n - i);
+                let m = V::Io::mask(n - i);
+                let v = eval::<V, K>(V::wrap(V::Io::load_m(p.add(i), m)));
+                V::Io::store_m(p.add(i), m, v.unwrap());
             }
         }
     }
