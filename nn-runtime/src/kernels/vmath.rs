@@ -422,6 +422,17 @@ mod zmm {
     // SAFETY (all methods below): the intrinsics are AVX-512F ones, compiled with that
     // feature and, by the contract of `Arith`, only called where it is enabled (so
     // present).
+    /// The lane-wise binary operations of [`Arith`], one intrinsic each.
+    macro_rules! zmm_binary {
+        ($z:ident: $($name:ident = $intr:ident),*) => {$(
+            #[inline]
+            #[target_feature(enable = "avx512f")]
+            unsafe fn $name(self, b: $z) -> $z {
+                $z($intr(self.0, b.0))
+            }
+        )*};
+    }
+
     macro_rules! zmm_impl {
         ($z:ident, $t:ty, $v:ty, $io:ty,
          set1 = $set1:ident, add = $add:ident, sub = $sub:ident, mul = $mul:ident,
@@ -437,26 +448,7 @@ mod zmm {
                 unsafe fn k(s: $t) -> $z {
                     $z($set1(s))
                 }
-                #[inline]
-                #[target_feature(enable = "avx512f")]
-                unsafe fn add(self, b: $z) -> $z {
-                    $z($add(self.0, b.0))
-                }
-                #[inline]
-                #[target_feature(enable = "avx512f")]
-                unsafe fn sub(self, b: $z) -> $z {
-                    $z($sub(self.0, b.0))
-                }
-                #[inline]
-                #[target_feature(enable = "avx512f")]
-                unsafe fn mul(self, b: $z) -> $z {
-                    $z($mul(self.0, b.0))
-                }
-                #[inline]
-                #[target_feature(enable = "avx512f")]
-                unsafe fn div(self, b: $z) -> $z {
-                    $z($div(self.0, b.0))
-                }
+                zmm_binary!($z: add = $add, sub = $sub, mul = $mul, div = $div);
                 #[inline]
                 #[target_feature(enable = "avx512f")]
                 unsafe fn madd<const F: bool>(self, b: $z, c: $z) -> $z {
