@@ -75,6 +75,11 @@ trait Consts: Copy + 'static {
     const TWO: Self;
     /// Below this `|x|`, `tanh` takes its Taylor series.
     const TANH_SMALL: Self;
+    /// `tanh` clamps `|x|` to this: beyond it `1 - 2/(e^{2|x|} + 1)` rounds to 1 (f32:
+    /// from `|x| ≈ 9.01`, f64: from `≈ 19.06`), and `e^{2|x|}` needs one power of two.
+    const TANH_MAX: Self;
+    /// `2·log2(e)`.
+    const TWO_LOG2_E: Self;
 }
 
 /// What the element functions are written in: one scalar (the slice loops the compiler
@@ -197,7 +202,18 @@ unsafe fn tanh_g<A: Arith, const F: bool>(x: A) -> A {
             s = s.madd::<F>(z, k(ck));
         }
         let small = a.mul(z).madd::<F>(s, a);
-        let e = exp_g::<A, F>(k(A::S::TWO).mul(a));
+        // e^{2|x|} for 0 <= 2|x| <= 2·TANH_MAX (NaN stays NaN): `exp_g`'s reduction and
+        // polynomial, without its clamps and split power of two (the result is never
+        // subnormal or infinite), and `n` from `|x|` directly; a shorter dependency chain
+        // than `exp_g(2|x|)`, which dominates a short layer's activation.
+        let c = k(A::S::TANH_MAX).lt_select(a, k(A::S::TANH_MAX), a);
+        let magic = k(A::S::MAGIC);
+        let n = c.mul(k(A::S::TWO_LOG2_E)).add(magic).sub(magic);
+        let r = n.neg().madd::<F>(
+            k(A::S::LN2_LO),
+            n.neg().madd::<F>(k(A::S::LN2_HI), c.add(c)),
+        );
+        let e = estrin::<A, F>(A::S::EXP_POLY, r).mul(n.add(magic).pow2_of_magic());
         let one = k(A::S::ONE);
         let large = one.sub(k(A::S::TWO).div(e.add(one)));
         a.lt_select(k(A::S::TANH_SMALL), small, large).copysign(x)
@@ -231,7 +247,7 @@ macro_rules! madd {
 
 macro_rules! impl_vmath {
     ($t:ty, $mant:expr, $bias:expr, $lo:expr, $hi:expr, $ln2_hi:expr, $ln2_lo:expr,
-     $exp_poly:expr, $tanh_poly:expr) => {
+     $exp_poly:expr, $tanh_poly:expr, $tanh_max:expr) => {
         impl Consts for $t {
             const MAGIC: $t = 1.5 * (1u64 << $mant) as $t;
             const LOG2_E: $t = core::f64::consts::LOG2_E as $t;
@@ -246,6 +262,8 @@ macro_rules! impl_vmath {
             const ONE: $t = 1.0;
             const TWO: $t = 2.0;
             const TANH_SMALL: $t = 0.3;
+            const TANH_MAX: $t = $tanh_max;
+            const TWO_LOG2_E: $t = 2.0 * core::f64::consts::LOG2_E as $t;
         }
 
         // SAFETY (all): plain scalar arithmetic, no instruction-set requirement.
@@ -354,7 +372,8 @@ impl_vmath!(
         -0.053_968_253_968_253_97,
         0.133_333_333_333_333_33,
         -0.333_333_333_333_333_3
-    ]
+    ],
+    10.0
 );
 
 impl_vmath!(
@@ -393,7 +412,8 @@ impl_vmath!(
         -0.053_968_253_968_253_97,
         0.133_333_333_333_333_33,
         -0.333_333_333_333_333_3
-    ]
+    ],
+    20.0
 );
 
 /// The AVX-512 vectors the element functions run on where that instruction set is
