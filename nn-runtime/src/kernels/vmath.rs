@@ -157,6 +157,22 @@ unsafe fn estrin<A: Arith, const F: bool>(c: &'static [A::S], r: A) -> A {
     }
 }
 
+/// `e^r` for `r = x - n·ln2` (`n` integral, `|r| <= ln2/2`): the reduction, exact in its
+/// high part (`n·ln2_hi` has few significant bits), then `exp`'s polynomial.
+// Inlined in optimised builds; separate frames in debug builds, whose unoptimised stack
+// slots would otherwise add up in the kernel entry points (see `STACK` in kernels).
+#[cfg_attr(debug_assertions, inline(never))]
+#[cfg_attr(not(debug_assertions), inline(always))]
+unsafe fn exp_poly<A: Arith, const F: bool>(n: A, x: A) -> A {
+    // SAFETY (all arithmetic): the caller's instruction-set contract.
+    unsafe {
+        let r = n
+            .neg()
+            .madd::<F>(A::k(A::S::LN2_LO), n.neg().madd::<F>(A::k(A::S::LN2_HI), x));
+        estrin::<A, F>(A::S::EXP_POLY, r)
+    }
+}
+
 /// `e^x`: range reduction `x = n ln2 + r`, the Taylor polynomial of `e^r`, then `2^n`.
 // Inlined in optimised builds; separate frames in debug builds, whose unoptimised stack
 // slots would otherwise add up in the kernel entry points (see `STACK` in kernels).
@@ -171,11 +187,7 @@ unsafe fn exp_g<A: Arith, const F: bool>(x: A) -> A {
         let x = k(A::S::HI).lt_select(x, k(A::S::HI), x);
         // n = round(x / ln2), exact small integer, by the add-magic trick.
         let n = x.mul(k(A::S::LOG2_E)).add(magic).sub(magic);
-        // `n·ln2_hi` is exact (ln2_hi has few significant bits), fused or not.
-        let r = n
-            .neg()
-            .madd::<F>(k(A::S::LN2_LO), n.neg().madd::<F>(k(A::S::LN2_HI), x));
-        let p = estrin::<A, F>(A::S::EXP_POLY, r);
+        let p = exp_poly::<A, F>(n, x);
         // 2^n = 2^h1 · 2^h2 with h1 = round(n/2), both in the normal range (so subnormal
         // and infinite results come out right).
         let h1 = n.mul(k(A::S::HALF)).add(magic).sub(magic);
@@ -209,11 +221,7 @@ unsafe fn tanh_g<A: Arith, const F: bool>(x: A) -> A {
         let c = k(A::S::TANH_MAX).lt_select(a, k(A::S::TANH_MAX), a);
         let magic = k(A::S::MAGIC);
         let n = c.mul(k(A::S::TWO_LOG2_E)).add(magic).sub(magic);
-        let r = n.neg().madd::<F>(
-            k(A::S::LN2_LO),
-            n.neg().madd::<F>(k(A::S::LN2_HI), c.add(c)),
-        );
-        let e = estrin::<A, F>(A::S::EXP_POLY, r).mul(n.add(magic).pow2_of_magic());
+        let e = exp_poly::<A, F>(n, c.add(c)).mul(n.add(magic).pow2_of_magic());
         let one = k(A::S::ONE);
         let large = one.sub(k(A::S::TWO).div(e.add(one)));
         a.lt_select(k(A::S::TANH_SMALL), small, large).copysign(x)
