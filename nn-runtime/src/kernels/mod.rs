@@ -696,6 +696,34 @@ pub fn bias_grad_scaled<T: Scalar, const O: usize, const B: usize>(
     alpha: T,
     accumulate: bool,
 ) {
+    if O * B >= SIMD_MIN_FLOPS {
+        // `db = α·dy·1 (+ db)`: a product with one column whose `B(p, 0)` is the same
+        // element for every `p` (`rsb == 0`), so the row sums run in the vector kernel
+        // chosen at run time (a 256-output layer at batch 32: measured ~1.8 -> ~0.3 µs
+        // in a default build, whose static loop gets SSE2 only). Multiplying by one and
+        // adding is exact, so only the order of the sums differs from the loop below.
+        let one = <T as Scalar>::from_f64(1.0);
+        let g = Gemm {
+            m: O,
+            n: 1,
+            k: B,
+            a: dy.as_slice().as_ptr(),
+            lda: O,
+            b: &one,
+            rsb: 0,
+            csb: 1,
+            c: db.as_mut_slice().as_mut_ptr(),
+            ldc: O,
+            init: if accumulate { Init::Acc } else { Init::Zero },
+            relu: false,
+            alpha,
+        };
+        // SAFETY: A(i, p) = dy[i + p·O] for i < O, p < B is inside dy's O·B elements;
+        // B(p, 0) = one for every p; C(i, 0) = db[i], i < O, inside db, a unique borrow
+        // that overlaps neither; csb == 1.
+        unsafe { run(&Op::Gemm(g)) }
+        return;
+    }
     let dy = dy.as_slice();
     let db = db.as_mut_slice();
     if !accumulate {
