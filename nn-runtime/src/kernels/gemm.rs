@@ -1106,7 +1106,7 @@ unsafe fn gemv_panel<
 }
 
 /// Columns `p0 .. p1` of a [`gemv_panel`]: `Σ_p w(:, p)·x[p]` over them, in `KU`
-/// accumulator sets (steps `p ≡ p0 + u mod KU` go to set `u`) added in order at the end.
+/// accumulator sets (steps `p ≡ p0 + u mod KU` go to set `u`) added as a tree at the end.
 ///
 /// SAFETY contract: as [`gemv_panel`]'s for the columns `p0 .. p1` (`p1 <= k`), with
 /// `mask` the panel's.
@@ -1152,13 +1152,21 @@ unsafe fn gemv_sums<S: Simd, const MV: usize, const KU: usize, const MASKED: boo
             }
             p += 1;
         }
-        let mut sum = acc[0];
-        for accu in acc.iter().skip(1) {
-            for (s, &a) in sum.iter_mut().zip(accu) {
-                *s = S::add(*s, a);
+        // Added as a tree (`KU` is a power of two): log2(KU) dependent additions instead
+        // of KU - 1 at the end of every block of columns (measured 10% of a 16x784
+        // product's time as a chain).
+        const { assert!(KU.is_power_of_two()) };
+        let mut n = KU;
+        while n > 1 {
+            n /= 2;
+            let (low, high) = acc.split_at_mut(n);
+            for (s, t) in low.iter_mut().zip(&high[..n]) {
+                for (a, &b) in s.iter_mut().zip(t) {
+                    *a = S::add(*a, b);
+                }
             }
         }
-        sum
+        acc[0]
     }
 }
 
@@ -1179,8 +1187,8 @@ const ALTERNATE_BLOCKS: usize = 8;
 /// Streamed in one direction every call, a matrix slightly larger than L1 misses on every
 /// line (each line is evicted just before it is needed again): a 16x784 layer (49 KiB)
 /// ran 1.3x faster on an AVX-512 Xeon with 48 KiB of L1. Each block is summed on its own
-/// and the block sums are added in block order, so the result is bitwise the same in both
-/// directions.
+/// and the block sums are added as a tree of fixed shape over the block indices, so the
+/// result is bitwise the same in both directions.
 ///
 /// SAFETY contract: `w` has `k·MV·LANES` readable elements (`k` unmasked columns of
 /// `MV` vectors, one after another), `x` has `k`.
@@ -1203,13 +1211,20 @@ unsafe fn gemv_sums_alternating<S: Simd, const MV: usize, const KU: usize>(
         // contract (the mask is unused unmasked).
         part[c] = unsafe { gemv_sums::<S, MV, KU, false>(w, lda, x, p0, p1, S::mask(S::LANES)) };
     }
-    *sum = part[0];
-    for pc in part.iter().skip(1) {
-        for (s, &a) in sum.iter_mut().zip(pc) {
-            // SAFETY: plain vector arithmetic on values.
-            *s = unsafe { S::add(*s, a) };
+    // The block sums added as a tree of fixed shape (not dependent on the direction).
+    const { assert!(ALTERNATE_BLOCKS.is_power_of_two()) };
+    let mut n = ALTERNATE_BLOCKS;
+    while n > 1 {
+        n /= 2;
+        let (low, high) = part.split_at_mut(n);
+        for (s, t) in low.iter_mut().zip(&high[..n]) {
+            for (a, &b) in s.iter_mut().zip(t) {
+                // SAFETY: plain vector arithmetic on values.
+                *a = unsafe { S::add(*a, b) };
+            }
         }
     }
+    *sum = part[0];
 }
 
 /// The direction [`gemv_sums_alternating`] reads the weights at `key` (their address) in:
