@@ -6,7 +6,9 @@
 //! weights exceed 32 KiB (L1), `weights_from_l2` times reading that many bytes and nothing
 //! else: the memory floor of that inference. The throughput of every
 //! benchmark is the flop count of the work it must do (2 per multiply-add; the first
-//! layer's input gradient is not needed in training and not counted).
+//! layer's input gradient is not needed in training and not counted). Built with the
+//! `parallel` feature (`scripts/bench.sh` runs the batched cells so), the batched groups
+//! add `nn_1thread`: the same call inside `nn::kernels::sequential`.
 
 #[path = "dynnet.rs"]
 mod dynnet;
@@ -130,6 +132,14 @@ macro_rules! net_bench {
                 let net = $Net::<f32>::boxed_seeded(1);
                 let x = smat::<$I, B>(7, 1.0);
                 g.bench_function("nn", |b| b.iter(|| net.forward_batch(black_box(&*x))));
+                // With the `parallel` feature, `nn` splits large products over rayon's
+                // threads; `nn_1thread` is the same call kept on one thread.
+                #[cfg(feature = "parallel")]
+                if B > 1 {
+                    g.bench_function("nn_1thread", |b| {
+                        b.iter(|| nn::kernels::sequential(|| net.forward_batch(black_box(&*x))))
+                    });
+                }
                 let mut h = <$hand>::new($act, $softmax);
                 let xa = as_arr(&x);
                 g.bench_function("hand", |b| b.iter(|| h.forward(black_box(&*xa))));
@@ -162,6 +172,16 @@ macro_rules! net_bench {
                 g.bench_function("nn", |b| {
                     b.iter(|| net.sgd_step(black_box(&*x), &*y, &$loss, LR))
                 });
+                #[cfg(feature = "parallel")]
+                if B > 1 {
+                    g.bench_function("nn_1thread", |b| {
+                        b.iter(|| {
+                            nn::kernels::sequential(|| {
+                                net.sgd_step(black_box(&*x), &*y, &$loss, LR)
+                            })
+                        })
+                    });
+                }
                 // Gradients, then a separate optimizer step (what the Trainer does).
                 let mut net = $Net::<f32>::boxed_seeded(1);
                 let mut grads = $Net::<f32>::boxed_zero_gradients();
@@ -197,6 +217,39 @@ net_bench!(mnist, "784-128-10", Mnist, Net2<784, 128, 10, B>, [(128, 784), (10, 
     true, CrossEntropy, 784, 10);
 net_bench!(deep, "64-256-256-10", Deep, Net3<64, 256, 256, 10, B>,
     [(256, 64), (256, 256), (10, 256)], Act::Relu, false, Mse, 64, 10);
+
+#[cfg(feature = "parallel")]
+nn::network! {
+    /// 1024-1024-1024-10: products large enough for the `parallel` feature to split.
+    pub struct Wide { input: 1024, dense(1024), relu, dense(1024), relu, dense(10) }
+}
+
+/// The `parallel` feature on products it splits (each 1024x1024 layer at batch 128 is
+/// 128Mi multiply-adds): `nn` on rayon's threads, `nn_1thread` kept on one.
+#[cfg(feature = "parallel")]
+fn wide(c: &mut Criterion) {
+    const B: usize = 128;
+    let layers = [(1024, 1024), (1024, 1024), (10, 1024)];
+    let mut net = Wide::<f32>::boxed_seeded(1);
+    let x = smat::<1024, B>(7, 1.0);
+    let y = onehot::<10, B>();
+    let mut g = group(c, &format!("net/1024-1024-1024-10/infer/b{B}"));
+    g.throughput(Throughput::Elements(fwd_flops(&layers, B)));
+    g.bench_function("nn", |b| b.iter(|| net.forward_batch(black_box(&*x))));
+    g.bench_function("nn_1thread", |b| {
+        b.iter(|| nn::kernels::sequential(|| net.forward_batch(black_box(&*x))))
+    });
+    g.finish();
+    let mut g = group(c, &format!("net/1024-1024-1024-10/train/b{B}"));
+    g.throughput(Throughput::Elements(train_flops(&layers, B)));
+    g.bench_function("nn", |b| {
+        b.iter(|| net.sgd_step(black_box(&*x), &*y, &Mse, LR))
+    });
+    g.bench_function("nn_1thread", |b| {
+        b.iter(|| nn::kernels::sequential(|| net.sgd_step(black_box(&*x), &*y, &Mse, LR)))
+    });
+    g.finish();
+}
 
 /// Batch-1 dense+tanh layers, RTNeural's compile-time-API shapes.
 fn rtneural(c: &mut Criterion) {
@@ -244,6 +297,8 @@ fn networks(c: &mut Criterion) {
     small(c);
     mnist(c);
     deep(c);
+    #[cfg(feature = "parallel")]
+    wide(c);
     rtneural(c);
     peak::bench_peak(c, "peak_end");
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turns criterion results into BENCHMARKS.md.
 
-usage: bench_report.py DEFAULT_DIR [NATIVE_DIR [COMPILE_COST_MD]]
+usage: bench_report.py DEFAULT_DIR [NATIVE_DIR [COMPILE_COST_MD [PARALLEL_DIR]]]
 
 Each DIR is a criterion output directory (CRITERION_HOME). Every benchmark's throughput is
 its flop count, so GFLOP/s = flops / time. The peak is the fastest `peak/*` benchmark of
@@ -14,7 +14,7 @@ import platform
 import subprocess
 import sys
 
-IMPLS = ["nn", "nn_optim", "hand", "dyn", "nalgebra_static", "matrixmultiply"]
+IMPLS = ["nn", "nn_1thread", "nn_optim", "hand", "dyn", "nalgebra_static", "matrixmultiply"]
 # The row that only reads a network's weights from L2 (batch-1 inference groups).
 FLOOR = "weights_from_l2"
 
@@ -202,6 +202,42 @@ def section(title, res, where):
     return lines
 
 
+def parallel_section(res, where):
+    """The `parallel` feature's run: `nn` (products split over the threads of rayon's
+    global pool) against `nn_1thread` (the same call inside `kernels::sequential`) and the
+    hand loops, all in that run."""
+    lines = ["## The `parallel` feature (default build, batched cells)", ""]
+    if not res:
+        return lines + [f"(no results: `{where}` holds no criterion results; this build was not benchmarked)", ""]
+    peaks = peaks_of(res, ("peak", "peak_end"))
+    peak = max(peaks.values()) if peaks else None
+    lines += [
+        "Built with `--features parallel`: batched products of at least 8Mi multiply-adds are",
+        f"split by columns over the threads of rayon's global pool ({os.cpu_count()} logical CPUs here;",
+        "the machine is shared, so the second core is not always free). `nn_1thread` is the",
+        "same call inside `nn::kernels::sequential` (one thread), measured in the same run; the",
+        "results of both are bitwise equal. The products of 784-128-10 and 64-256-256-10 are",
+        "below the threshold and stay on one thread (the ratio shows what the check costs);",
+        "1024-1024-1024-10 at batch 128 is split. The one-core peak of this run"
+        + (f" was {peak:.1f} GFLOP/s." if peak else " was not measured."),
+        "",
+        "| benchmark | nn (parallel) | nn_1thread | speed-up | nn GFLOP/s | hand | hand / nn |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for group in sorted(res, key=order):
+        fns = res[group]
+        if "nn" not in fns or "nn_1thread" not in fns:
+            continue
+        (t, flops), (t1, _) = fns["nn"], fns["nn_1thread"]
+        hand = fns.get("hand")
+        gf = flops / t / 1e9 if t > 0 and flops else 0.0
+        lines.append(
+            f"| {group} | {fmt_time(t)} | {fmt_time(t1)} | {t1 / t:.2f}x | {gf:.1f} | "
+            + (f"{fmt_time(hand[0])} | {hand[0] / t:.2f}x |" if hand else " |  |"))
+    lines.append("")
+    return lines
+
+
 def main():
     dirs = sys.argv[1:]
     model, flags = cpu()
@@ -255,6 +291,8 @@ def main():
     titles = ["Default build (no target flags)", "RUSTFLAGS=-Ctarget-cpu=native"]
     for title, d in zip(titles, dirs[:2]):
         out += section(title, load(d) if os.path.isdir(d) else {}, d)
+    if len(dirs) > 3:
+        out += parallel_section(load(dirs[3]) if os.path.isdir(dirs[3]) else {}, dirs[3])
     if len(dirs) > 2 and os.path.isfile(dirs[2]):
         out += ["## Compile cost (scripts/compile_cost.sh, 784-128-10 network)", ""]
         with open(dirs[2]) as f:

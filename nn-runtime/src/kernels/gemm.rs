@@ -366,6 +366,32 @@ pub(crate) unsafe fn gemm<S: Simd, const MV: usize, const NR: usize>(g: &Gemm<S:
 /// The bytes of `A` one `k` block of [`gemm`] keeps in L1 for a row panel.
 const K_BLOCK_BYTES: usize = 16 * 1024;
 
+/// Where [`gemm_cols`]'s `nr`-wide column tiles end for `n` columns: where they would
+/// leave 4 columns (`nr = 12`), it ends with two 8-wide tiles instead, since a 4-wide
+/// tile has too few accumulators to keep the FMAs busy.
+#[inline(always)]
+const fn wide_end(n: usize, nr: usize) -> usize {
+    if nr == 12 && n % 12 == 4 && n >= 16 {
+        n - 16
+    } else {
+        n
+    }
+}
+
+/// Whether [`gemm`] on columns `0 .. j` and then on `j .. n` (as two products) puts
+/// every column in a tile of the same width as the whole product does, with `nr`-wide
+/// tiles: then each element is computed by the same operations, bitwise. True when `j`
+/// is a whole number of tiles before the whole product's last `nr`-wide tile ends, and
+/// the right part's tiles end the same way.
+#[cfg(feature = "parallel")]
+pub(crate) const fn same_tiles(n: usize, j: usize, nr: usize) -> bool {
+    j > 0
+        && j < n
+        && j.is_multiple_of(nr)
+        && j <= wide_end(n, nr)
+        && wide_end(n - j, nr) + j == wide_end(n, nr)
+}
+
 /// [`gemm`] without `k` blocking: column tiles outside, row tiles inside.
 ///
 /// SAFETY contract: the one documented on [`Gemm`].
@@ -374,13 +400,7 @@ const K_BLOCK_BYTES: usize = 16 * 1024;
 unsafe fn gemm_cols<S: Simd, const MV: usize, const NR: usize>(g: &Gemm<S::T>) {
     // SAFETY: each call covers columns `j .. j+width` with `j + width <= n`.
     unsafe {
-        // Where `NR`-wide tiles would leave 4 columns (NR = 12), end with two 8-wide
-        // tiles instead: a 4-wide tile has too few accumulators to keep the FMAs busy.
-        let wide_end = if NR == 12 && g.n % 12 == 4 && g.n >= 16 {
-            g.n - 16
-        } else {
-            g.n
-        };
+        let wide_end = wide_end(g.n, NR);
         let mut j = 0;
         while j + NR <= wide_end {
             columns_any::<S, MV, NR>(g, j);

@@ -22,6 +22,17 @@
 //!
 //! No kernel allocates; the only scratch is that stack panel.
 //!
+//! # The `parallel` feature
+//! With the crate's `parallel` feature, a batched product of at least twice
+//! [`PAR_MIN_MACS`] multiply-adds is split by columns of its output over the threads of
+//! the current rayon pool (the global one unless the caller runs inside
+//! [`ThreadPool::install`](https://docs.rs/rayon/latest/rayon/struct.ThreadPool.html#method.install)),
+//! at most one part per thread and at tile boundaries, so the results are bitwise those
+//! of one thread; one-sample products are never split. [`sequential`] keeps a call on its
+//! thread. A split allocates rayon's job for the part it hands over, so the
+//! no-allocation promise holds for builds without the feature (and inside
+//! [`sequential`]).
+//!
 //! # Stack use (`STACK`)
 //! The tiles are `#[inline(always)]` in optimised builds, so each instruction-set entry
 //! point is one function with the intrinsics inlined. Debug builds do not optimise stack
@@ -30,6 +41,8 @@
 //! 128 KiB thread.
 
 mod gemm;
+#[cfg(feature = "parallel")]
+mod par;
 mod simd;
 #[cfg(test)]
 mod tests;
@@ -41,6 +54,38 @@ use core::any::TypeId;
 use gemm::{Gemm, Init};
 use nalgebra::{SMatrix, SVector};
 use simd::Simd;
+
+/// With the `parallel` feature, each part of a split product has at least this many
+/// multiply-adds (4Mi): about 30-50 µs of one AVX-512 core. Handing work to another thread measured 9 µs (a `rayon::join`
+/// of two empty closures) to 40 µs (a worker that had gone to sleep) on the shared
+/// 2-vCPU machines this was tuned on, so smaller products ran slower split: the
+/// 784-128-10 and 64-256-256-10 batched steps of `BENCHMARKS.md` (at most 6.4Mi
+/// multiply-adds a product) stay on one thread, and 1024x1024 layers at batch 64 and
+/// more are split.
+pub const PAR_MIN_MACS: usize = 1 << 22;
+
+/// Runs `f` with every product it runs on this thread kept on this thread: with the
+/// `parallel` feature, none is split over rayon's threads; without it, this only calls
+/// `f` (every product already runs on the calling thread), so code can call it either
+/// way. For a thread whose latency matters more than its throughput, such as an audio
+/// callback, or to compare one thread with several in the same process. Calls nest; the
+/// previous setting comes back when `f` returns or unwinds.
+///
+/// ```
+/// use nn_runtime::kernels::{dense_forward, sequential};
+/// use nn_runtime::SMatrix;
+/// let w = Box::new(SMatrix::<f32, 64, 64>::repeat(0.5));
+/// let x = Box::new(SMatrix::<f32, 64, 256>::repeat(1.0));
+/// let mut y = Box::new(SMatrix::<f32, 64, 256>::zeros());
+/// sequential(|| dense_forward(&w, None, &x, &mut y));
+/// assert!(y.iter().all(|&v| v == 32.0));
+/// ```
+pub fn sequential<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(feature = "parallel")]
+    return par::sequential(f);
+    #[cfg(not(feature = "parallel"))]
+    f()
+}
 
 /// Products with fewer multiply-adds than this run as static code over the const
 /// dimensions; larger ones run the run-time-selected SIMD kernels.
@@ -186,6 +231,10 @@ use dispatch;
 unsafe fn run_generic<S: Simd, const MV: usize, const NR: usize>(op: &Op<S::T>) {
     // SAFETY: the contracts are forwarded unchanged.
     unsafe {
+        #[cfg(feature = "parallel")]
+        if par::try_split(op, tiles::<S, MV, NR>()) {
+            return;
+        }
         match *op {
             Op::Gemm(ref g) => gemm::gemm::<S, MV, NR>(g),
             Op::WeightGrad(dy, x, dw, o, i, b, alpha, acc) => {
@@ -218,6 +267,17 @@ unsafe fn run_generic<S: Simd, const MV: usize, const NR: usize>(op: &Op<S::T>) 
     }
 }
 
+/// The register tiles of an entry point, for the `parallel` feature's split.
+#[cfg(feature = "parallel")]
+#[inline(always)]
+fn tiles<S: Simd, const MV: usize, const NR: usize>() -> par::Tiles {
+    par::Tiles {
+        nr: NR,
+        rows: MV * S::LANES,
+        lanes: S::LANES,
+    }
+}
+
 /// The input gradient, with `MV × NR` register tiles (other ops do nothing).
 ///
 /// # Safety
@@ -227,6 +287,10 @@ unsafe fn run_generic<S: Simd, const MV: usize, const NR: usize>(op: &Op<S::T>) 
 unsafe fn input_grad_generic<S: Simd, const MV: usize, const NR: usize>(op: &Op<S::T>) {
     // SAFETY: the contracts are forwarded unchanged.
     unsafe {
+        #[cfg(feature = "parallel")]
+        if par::try_split(op, tiles::<S, MV, NR>()) {
+            return;
+        }
         if let Op::InputGrad(w, dy, dx, o, i, b, gate) = *op {
             if b >= S::LANES && o < b && o <= gemm::KC {
                 // Few outputs: transposing w is cheaper than transposing dy and dx.

@@ -382,3 +382,116 @@ fn transposes() {
         }
     }
 }
+
+/// The `parallel` feature: split products give bitwise the results of one thread, in
+/// pools of 2, 3 and 4 threads, and the large ones are split.
+#[cfg(feature = "parallel")]
+mod parallel {
+    use super::*;
+    use core::sync::atomic::Ordering::Relaxed;
+
+    /// Every splittable kernel on one shape, as `[forward, forward relu, input grad,
+    /// input grad relu, weight grad, weight grad scaled (accumulating), (overwriting)]`.
+    fn all<T: Scalar, const O: usize, const I: usize, const B: usize>() -> Vec<Vec<u64>> {
+        let w = fill::<T, O, I>(1);
+        let bias = fill::<T, O, 1>(2).column(0).into_owned();
+        let x = fill::<T, I, B>(3);
+        let dy = fill::<T, O, B>(4);
+        let gate = fill::<T, I, B>(5);
+        let bits = |s: &[T]| s.iter().map(|v| v.to_f64().to_bits()).collect::<Vec<_>>();
+        let mut out = Vec::new();
+        let mut y = fill::<T, O, B>(9);
+        dense_forward(&w, Some(&bias), &x, &mut y);
+        out.push(bits(y.as_slice()));
+        dense_forward_relu(&w, Some(&bias), &x, &mut y);
+        out.push(bits(y.as_slice()));
+        let mut dx = fill::<T, I, B>(9);
+        dense_input_grad(&w, &dy, &mut dx);
+        out.push(bits(dx.as_slice()));
+        dense_input_grad_relu(&w, &dy, &gate, &mut dx);
+        out.push(bits(dx.as_slice()));
+        let mut dw = fill::<T, O, I>(6);
+        dense_weight_grad(&dy, &x, &mut dw);
+        out.push(bits(dw.as_slice()));
+        dense_weight_grad_scaled(&dy, &x, &mut dw, <T as Scalar>::from_f64(-0.375), true);
+        out.push(bits(dw.as_slice()));
+        dense_weight_grad_scaled(&dy, &x, &mut dw, <T as Scalar>::from_f64(0.5), false);
+        out.push(bits(dw.as_slice()));
+        out
+    }
+
+    /// `all` split in pools of 2, 3 and 4 threads equals it on one thread; `split`
+    /// says whether any product of the shape must have been split.
+    fn same<T: Scalar, const O: usize, const I: usize, const B: usize>(split: bool) {
+        let one = sequential(all::<T, O, I, B>);
+        for threads in 2..=4 {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let before = par::SPLITS.load(Relaxed);
+            let many = pool.install(all::<T, O, I, B>);
+            let splits = par::SPLITS.load(Relaxed) - before;
+            for (k, (a, b)) in one.iter().zip(&many).enumerate() {
+                assert!(
+                    a == b,
+                    "{O}x{I} batch {B} {:?}, {threads} threads: kernel {k} differs",
+                    T::DTYPE
+                );
+            }
+            if split {
+                assert!(
+                    splits > 0,
+                    "{O}x{I} batch {B}, {threads} threads: not split"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn split_products_match_one_thread() {
+        // Awkward sizes above the split threshold, and the benchmarks' layers.
+        same::<f32, 127, 1025, 33>(true);
+        same::<f64, 127, 1025, 33>(true);
+        same::<f32, 33, 127, 1025>(true);
+        same::<f32, 17, 1025, 64>(true);
+        same::<f64, 7, 1025, 127>(true);
+        same::<f32, 128, 784, 32>(true);
+        same::<f32, 128, 784, 64>(true);
+        same::<f32, 256, 256, 64>(true);
+        same::<f32, 10, 128, 64>(false);
+        // One sample, and small batches: never split.
+        let before = par::SPLITS.load(Relaxed);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            all::<f32, 1025, 1025, 1>();
+            all::<f32, 127, 33, 3>();
+        });
+        assert_eq!(
+            par::SPLITS.load(Relaxed),
+            before,
+            "small products were split"
+        );
+    }
+
+    #[test]
+    fn sequential_nests_and_restores() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            sequential(|| {
+                sequential(|| {});
+                assert!(par::is_sequential(), "the inner call restored too early");
+            });
+            assert!(!par::is_sequential());
+            let r = std::panic::catch_unwind(|| sequential(|| panic!("inside")));
+            assert!(r.is_err());
+            assert!(!par::is_sequential(), "not restored after a panic");
+        });
+    }
+}
