@@ -833,7 +833,27 @@ pub(crate) unsafe fn weight_grad<S: Simd, const MV: usize, const NR: usize>(
     alpha: S::T,
     acc: bool,
 ) {
-    let g = Gemm {
+    let g = weight_grad_gemm(dy, x, dw, o, i, b, alpha, acc);
+    // SAFETY: A(r, p) = dy[r + p·o], r < o, p < b: inside dy; B(p, n) = x[p·i + n],
+    // p < b, n < i: inside x; C(r, n) = dw[r + n·o]: inside dw.
+    unsafe { gemm::<S, MV, NR>(&g) }
+}
+
+/// `dw (o×i) = α·dy (o×b) · xᵀ (+ dw when `acc`)` as a [`Gemm`]: its columns are `dw`'s,
+/// one per input feature (the `parallel` feature splits them).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn weight_grad_gemm<T>(
+    dy: *const T,
+    x: *const T,
+    dw: *mut T,
+    o: usize,
+    i: usize,
+    b: usize,
+    alpha: T,
+    acc: bool,
+) -> Gemm<T> {
+    Gemm {
         m: o,
         n: i,
         k: b,
@@ -847,10 +867,7 @@ pub(crate) unsafe fn weight_grad<S: Simd, const MV: usize, const NR: usize>(
         init: if acc { Init::Acc } else { Init::Zero },
         relu: false,
         alpha,
-    };
-    // SAFETY: A(r, p) = dy[r + p·o], r < o, p < b: inside dy; B(p, n) = x[p·i + n],
-    // p < b, n < i: inside x; C(r, n) = dw[r + n·o]: inside dw.
-    unsafe { gemm::<S, MV, NR>(&g) }
+    }
 }
 
 /// `dw (o×i) = α·dy (o×b) · xᵀ (+ dw when `acc`)` for small batches: one pass over `dw`,
@@ -1174,7 +1191,10 @@ unsafe fn gemv_sums<S: Simd, const MV: usize, const KU: usize, const MASKED: boo
         }
         // Added as a tree (`KU` is a power of two): log2(KU) dependent additions instead
         // of KU - 1 at the end of every block of columns (measured 10% of a 16x784
-        // product's time as a chain).
+        // product's time as a chain). Written out here and in `small_gemv` rather than
+        // through a helper taking the addition as a closure: a closure does not get the
+        // entry point's instruction set, and `S::add` in one measured the layer 1.7x
+        // slower.
         const { assert!(KU.is_power_of_two()) };
         let mut n = KU;
         while n > 1 {
@@ -1231,7 +1251,8 @@ unsafe fn gemv_sums_alternating<S: Simd, const MV: usize, const KU: usize>(
         // contract (the mask is unused unmasked).
         part[c] = unsafe { gemv_sums::<S, MV, KU, false>(w, lda, x, p0, p1, S::mask(S::LANES)) };
     }
-    // The block sums added as a tree of fixed shape (not dependent on the direction).
+    // The block sums added as a tree of fixed shape (not dependent on the direction),
+    // written out for the reason given in `gemv_sums`.
     const { assert!(ALTERNATE_BLOCKS.is_power_of_two()) };
     let mut n = ALTERNATE_BLOCKS;
     while n > 1 {

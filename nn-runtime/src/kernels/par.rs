@@ -20,7 +20,7 @@
 //! `MV·LANES` samples: 32 in `f32` with AVX-512), and anything below twice
 //! [`PAR_MIN_MACS`] multiply-adds.
 
-use super::gemm::{same_tiles, Gemm, Init, KC};
+use super::gemm::{same_tiles, weight_grad_gemm, Gemm, KC};
 use super::{Op, PAR_MIN_MACS};
 use crate::scalar::Scalar;
 use core::cell::Cell;
@@ -187,23 +187,8 @@ fn split<T: Scalar>(op: &Op<T>, left: usize, ways: usize, tiles: Tiles) -> Optio
     match *op {
         Op::Gemm(g) => split_gemm(g, left, ways, tiles).map(|(a, b)| (Op::Gemm(a), Op::Gemm(b))),
         Op::WeightGrad(dy, x, dw, o, i, b, alpha, acc) if b >= super::SMALL_BATCH => {
-            // The tiled weight gradient is this product (`gemm::weight_grad`): its
-            // columns are `dw`'s, one per input feature.
-            let g = Gemm {
-                m: o,
-                n: i,
-                k: b,
-                a: dy,
-                lda: o,
-                b: x,
-                rsb: i,
-                csb: 1,
-                c: dw,
-                ldc: o,
-                init: if acc { Init::Acc } else { Init::Zero },
-                relu: false,
-                alpha,
-            };
+            // The tiled weight gradient is this product (`gemm::weight_grad`).
+            let g = weight_grad_gemm(dy, x, dw, o, i, b, alpha, acc);
             split_gemm(g, left, ways, tiles).map(|(a, b)| (Op::Gemm(a), Op::Gemm(b)))
         }
         Op::InputGrad(w, dy, dx, o, i, b, gate) => {
