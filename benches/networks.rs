@@ -8,7 +8,8 @@
 //! benchmark is the flop count of the work it must do (2 per multiply-add; the first
 //! layer's input gradient is not needed in training and not counted). Built with the
 //! `parallel` feature (`scripts/bench.sh` runs the batched cells so), the batched groups
-//! add `nn_1thread`: the same call inside `nn::kernels::sequential`.
+//! add `nn_1thread`: the same call inside `nn::kernels::sequential`. Every batched group
+//! also measures `peak`, the core's FMA peak right after `nn`, under the same load.
 
 #[path = "dynnet.rs"]
 mod dynnet;
@@ -132,6 +133,9 @@ macro_rules! net_bench {
                 let net = $Net::<f32>::boxed_seeded(1);
                 let x = smat::<$I, B>(7, 1.0);
                 g.bench_function("nn", |b| b.iter(|| net.forward_batch(black_box(&*x))));
+                if B > 1 {
+                    peak::bench_beside(&mut g, fwd_flops(layers, B));
+                }
                 // With the `parallel` feature, `nn` splits large products over rayon's
                 // threads; `nn_1thread` is the same call kept on one thread.
                 #[cfg(feature = "parallel")]
@@ -172,6 +176,9 @@ macro_rules! net_bench {
                 g.bench_function("nn", |b| {
                     b.iter(|| net.sgd_step(black_box(&*x), &*y, &$loss, LR))
                 });
+                if B > 1 {
+                    peak::bench_beside(&mut g, train_flops(layers, B));
+                }
                 #[cfg(feature = "parallel")]
                 if B > 1 {
                     g.bench_function("nn_1thread", |b| {

@@ -171,6 +171,41 @@ pub fn bench_peak(c: &mut criterion::Criterion, group: &str) {
     g.finish();
 }
 
+/// Registers `peak` in the group `g`: the FMA peak of the widest instruction set this
+/// machine has, measured right beside the group's other functions. The machine is shared
+/// and its load changes during a run, so the report computes the share of peak of a
+/// batched cell against this measurement, taken under the same load, and also shows the
+/// run's peak. Restores the group's throughput to `flops` for the functions after it.
+pub fn bench_beside(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    flops: u64,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            g.throughput(criterion::Throughput::Elements(peak_flops(16)));
+            // SAFETY: AVX-512F was detected at run time just above.
+            g.bench_function("peak", |bch| {
+                bch.iter(|| unsafe { x86::avx512(ROUNDS, black_box(0.999), black_box(1e-3)) })
+            });
+        } else if std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+        {
+            g.throughput(criterion::Throughput::Elements(peak_flops(8)));
+            // SAFETY: AVX2 and FMA were detected at run time just above.
+            g.bench_function("peak", |bch| {
+                bch.iter(|| unsafe { x86::avx2(ROUNDS, black_box(0.999), black_box(1e-3)) })
+            });
+        } else {
+            g.throughput(criterion::Throughput::Elements(peak_flops(4)));
+            g.bench_function("peak", |bch| {
+                bch.iter(|| x86::sse2(ROUNDS, black_box(0.999), black_box(1e-3)))
+            });
+        }
+    }
+    g.throughput(criterion::Throughput::Elements(flops));
+}
+
 /// The f64 peak, registered like [`bench_peak`] as `<group>/<isa>` (the f64 target uses the
 /// groups `f64/peak` and `f64/peak_end`): half the lanes of the f32 peak per instruction.
 pub fn bench_peak_f64(c: &mut criterion::Criterion, group: &str) {
