@@ -139,6 +139,35 @@ pub fn peak_flops(lanes: usize) -> u64 {
     (ROUNDS * CHAINS * lanes * 2) as u64
 }
 
+/// One f32 peak loop: its instruction set, its lanes, and a call of it.
+type Loop = (&'static str, usize, fn() -> f32);
+
+/// The f32 peak loops this machine can run, widest first. A loop that needs AVX-512F or
+/// AVX2+FMA is listed only when that was detected at run time, which makes its call sound.
+fn f32_loops() -> Vec<Loop> {
+    let mut loops: Vec<Loop> = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: AVX-512F was detected at run time just above.
+            loops.push(("avx512f", 16, || unsafe {
+                x86::avx512(ROUNDS, black_box(0.999), black_box(1e-3))
+            }));
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: AVX2 and FMA were detected at run time just above.
+            loops.push(("avx2", 8, || unsafe {
+                x86::avx2(ROUNDS, black_box(0.999), black_box(1e-3))
+            }));
+        }
+        loops.push(("sse2", 4, || {
+            x86::sse2(ROUNDS, black_box(0.999), black_box(1e-3))
+        }));
+    }
+    loops
+}
+
 /// Registers the peak benchmarks that this machine can run, as `<group>/<isa>`. Each
 /// bench target measures it first (`peak`) and last (`peak_end`): the machine is shared,
 /// and the report takes the best.
@@ -146,27 +175,9 @@ pub fn bench_peak(c: &mut criterion::Criterion, group: &str) {
     let mut g = c.benchmark_group(group);
     g.warm_up_time(std::time::Duration::from_millis(300));
     g.measurement_time(std::time::Duration::from_secs(1));
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            g.throughput(criterion::Throughput::Elements(peak_flops(16)));
-            // SAFETY: AVX-512F was detected at run time just above.
-            g.bench_function("avx512f", |bch| {
-                bch.iter(|| unsafe { x86::avx512(ROUNDS, black_box(0.999), black_box(1e-3)) })
-            });
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            g.throughput(criterion::Throughput::Elements(peak_flops(8)));
-            // SAFETY: AVX2 and FMA were detected at run time just above.
-            g.bench_function("avx2", |bch| {
-                bch.iter(|| unsafe { x86::avx2(ROUNDS, black_box(0.999), black_box(1e-3)) })
-            });
-        }
-        g.throughput(criterion::Throughput::Elements(peak_flops(4)));
-        g.bench_function("sse2", |bch| {
-            bch.iter(|| x86::sse2(ROUNDS, black_box(0.999), black_box(1e-3)))
-        });
+    for (isa, lanes, run) in f32_loops() {
+        g.throughput(criterion::Throughput::Elements(peak_flops(lanes)));
+        g.bench_function(isa, |bch| bch.iter(run));
     }
     g.finish();
 }
@@ -180,28 +191,9 @@ pub fn bench_beside(
     g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     flops: u64,
 ) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            g.throughput(criterion::Throughput::Elements(peak_flops(16)));
-            // SAFETY: AVX-512F was detected at run time just above.
-            g.bench_function("peak", |bch| {
-                bch.iter(|| unsafe { x86::avx512(ROUNDS, black_box(0.999), black_box(1e-3)) })
-            });
-        } else if std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma")
-        {
-            g.throughput(criterion::Throughput::Elements(peak_flops(8)));
-            // SAFETY: AVX2 and FMA were detected at run time just above.
-            g.bench_function("peak", |bch| {
-                bch.iter(|| unsafe { x86::avx2(ROUNDS, black_box(0.999), black_box(1e-3)) })
-            });
-        } else {
-            g.throughput(criterion::Throughput::Elements(peak_flops(4)));
-            g.bench_function("peak", |bch| {
-                bch.iter(|| x86::sse2(ROUNDS, black_box(0.999), black_box(1e-3)))
-            });
-        }
+    if let Some(&(_, lanes, run)) = f32_loops().first() {
+        g.throughput(criterion::Throughput::Elements(peak_flops(lanes)));
+        g.bench_function("peak", |bch| bch.iter(run));
     }
     g.throughput(criterion::Throughput::Elements(flops));
 }
