@@ -289,6 +289,10 @@ fn rtneural(c: &mut Criterion) {
                 hand::tanh(&mut ya);
             })
         });
+        // The 64x64 layer has a share-of-peak target: measure the peak under the same load.
+        if N == 64 {
+            peak::bench_beside(&mut g, (2 * N * N) as u64);
+        }
         g.finish();
     }
     one::<4>(c);
