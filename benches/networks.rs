@@ -262,7 +262,8 @@ fn wide(c: &mut Criterion) {
 fn rtneural(c: &mut Criterion) {
     fn one<const N: usize>(c: &mut Criterion) {
         let mut g = group(c, &format!("dense_tanh/{N}x{N}/b1"));
-        g.throughput(Throughput::Elements((2 * N * N) as u64));
+        let flops = (2 * N * N) as u64;
+        g.throughput(Throughput::Elements(flops));
         // On cache lines, as a network's layers are (and the hand loops' arrays too).
         let w = aligned(&*smat::<N, N>(1, (1.0 / N as f32).sqrt()));
         let bias = smat::<N, 1>(2, 0.1).column(0).into_owned();
@@ -291,7 +292,7 @@ fn rtneural(c: &mut Criterion) {
         });
         // The 64x64 layer has a share-of-peak target: measure the peak under the same load.
         if N == 64 {
-            peak::bench_beside(&mut g, (2 * N * N) as u64);
+            peak::bench_beside(&mut g, flops);
         }
         g.finish();
     }

@@ -186,7 +186,8 @@ pub fn bench_peak(c: &mut criterion::Criterion, group: &str) {
 /// machine has, measured right beside the group's other functions. The machine is shared
 /// and its load changes during a run, so the report computes the share of peak of a cell
 /// with a share-of-peak target (the batched network cells, the 64x64 dense+tanh layer)
-/// against this measurement, taken under the same load, and also shows the run's peak. Restores the group's throughput to `flops` for the functions after it.
+/// against this measurement, taken under the same load, and also shows the run's peak.
+/// Restores the group's throughput to `flops` for the functions after it.
 pub fn bench_beside(
     g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     flops: u64,
