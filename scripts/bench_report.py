@@ -158,7 +158,8 @@ def table(res, prefix="", kind=""):
 def share(v, beside, peak):
     """The share of peak of the result `v` (seconds, flops): against the peak measured
     beside it (`beside`, same load) where the group has one, else against the run's
-    `peak`. Returns the percentage and its text for the targets table."""
+    `peak`. Returns the percentage and its text for the targets table, or None when
+    neither peak is usable."""
     gf = v[1] / v[0] / 1e9
     if beside and beside[0] > 0:
         at = beside[1] / beside[0] / 1e9
@@ -167,6 +168,8 @@ def share(v, beside, peak):
         if peak:
             got += f" ({100 * gf / peak:.0f}% of the run's {peak:.0f})"
         return pct, got
+    if not peak:
+        return None
     pct = 100 * gf / peak
     return pct, f"{pct:.0f}%"
 
@@ -197,9 +200,10 @@ def targets(res):
         for task in ("infer/b64", "train/b32"):
             group = f"net/{shape}/{task}"
             v, beside = t(group, "nn"), t(group, BESIDE)
-            if not v or not (peak or beside):
+            got = share(v, beside, peak) if v else None
+            if not got:
                 continue
-            pct, got = share(v, beside, peak)
+            pct, got = got
             rows.append((f"{shape} {task}: % of peak", "70%", got, pct >= 70))
     # 3. Batch 1: 2x the hand loops, 5x the dyn network, 35% of peak at 64x64 dense+tanh.
     for group in ["net/2-50-4/infer/b1", "net/2-50-4/train/b1"] + \
@@ -217,8 +221,9 @@ def targets(res):
                 rows.append((f"{group}: dyn / nn", "5x", f"{r:.2f}x", r >= 5))
     group = "dense_tanh/64x64/b1"
     v, beside = t(group, "nn"), t(group, BESIDE)
-    if v and (peak or beside):
-        pct, got = share(v, beside, peak)
+    got = share(v, beside, peak) if v else None
+    if got:
+        pct, got = got
         rows.append((f"{group}: % of peak", "35%", got, pct >= 35))
     if not rows:
         return []
