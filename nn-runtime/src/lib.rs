@@ -46,6 +46,7 @@ pub mod gradcheck;
 pub mod init;
 pub mod io;
 pub mod kernels;
+pub mod layer;
 pub mod layers;
 pub mod loss;
 pub mod network;
@@ -56,6 +57,7 @@ pub mod schedule;
 pub mod train;
 
 pub use io::{LoadError, SaveError};
+pub use layer::Layer;
 pub use network::{Network, Trainable};
 pub use params::{Parameters, TensorInfo, TensorKind};
 pub use scalar::{Dtype, Scalar};
@@ -82,6 +84,7 @@ pub mod __private {
     pub use crate::init;
     pub use crate::io;
     pub use crate::kernels;
+    pub use crate::layer;
     pub use crate::layers;
     pub use crate::loss::Loss;
     pub use crate::network::{Network, Trainable};
