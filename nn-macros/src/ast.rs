@@ -56,6 +56,8 @@ pub enum Arg {
     Number { value: f64, span: Span },
     /// `bias = false`.
     KeyValue { key: Ident, value: Lit },
+    /// Any other literal (`"a"`, `true`): the layer's table entry says what it expected.
+    Other(Lit),
 }
 
 impl Arg {
@@ -67,6 +69,7 @@ impl Arg {
             Arg::KeyValue { key, value } => {
                 key.span().join(value.span()).unwrap_or_else(|| key.span())
             }
+            Arg::Other(l) => l.span(),
         }
     }
 }
@@ -245,11 +248,7 @@ impl Parse for Arg {
                     span: join(neg.map(|n| n.span), f.span()),
                 })
             }
-            (_, other) => Err(syn::Error::new(
-                other.span(),
-                "expected a layer argument: a size (`16`), `IN -> OUT`, a number (`0.2`) \
-                 or `key = value`",
-            )),
+            (_, other) => Ok(Arg::Other(other)),
         }
     }
 }

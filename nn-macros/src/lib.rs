@@ -3,13 +3,17 @@
 //! This crate is an implementation detail: depend on `nn-runtime`, which re-exports the
 //! macro and documents its grammar. The macro works in stages, each on `proc_macro2`
 //! so it can be unit-tested: `ast` parses the grammar as written (every span kept),
-//! `validate` checks it and builds the `model` (every size resolved, every error
-//! collected), and `codegen` expands a valid model.
+//! `validate` checks it against the layer `table` (one entry per kind) and builds the
+//! `model` (every size resolved, every error collected), `plan` makes every fusion
+//! decision from the layers' capabilities, and `codegen` expands a valid model into one
+//! call of the runtime's layer protocol per layer per pass.
 
 mod ast;
 mod codegen;
 mod krate;
 mod model;
+mod plan;
+mod table;
 mod validate;
 
 use proc_macro::TokenStream;
@@ -27,7 +31,7 @@ fn expand(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
     let krate = krate::runtime_path();
     let mut out = proc_macro2::TokenStream::new();
     for decl in &parsed.networks {
-        match validate::validate(decl) {
+        match validate::validate(decl, &quote::quote!(#krate::__private)) {
             Ok(model) => out.extend(codegen::expand(&model, &krate)),
             Err(err) => {
                 out.extend(err.to_compile_error());

@@ -1,7 +1,9 @@
-//! The validated network: every size resolved, every name chosen. Code generation reads
-//! only this and never reports errors.
+//! The validated network: every size resolved, every name chosen, every layer's runtime
+//! type and capabilities taken from the layer table. Code generation reads only this (and
+//! the plan made from it) and never reports errors.
 
-use proc_macro2::Span;
+use crate::table::{Caps, TensorSpec};
+use proc_macro2::{Span, TokenStream};
 use syn::{Attribute, Ident, Visibility};
 
 pub struct Network {
@@ -18,36 +20,21 @@ pub struct Network {
 pub struct Layer {
     /// Position in the body after `input`, from 0, as PyTorch's `nn.Sequential` counts.
     pub index: usize,
-    /// The struct field holding the parameters: the layer's name or `layer{index}`.
+    /// The struct field holding the layer's state: the layer's name or `layer{index}`.
     pub field: Ident,
     /// Prefix of the tensor names: the layer's name or its index.
     pub tensor_prefix: String,
-    pub kind: Kind,
     pub inputs: usize,
     pub outputs: usize,
     pub span: Span,
-}
-
-#[derive(Clone, Copy, PartialEq, Debug)]
-pub enum Kind {
-    Dense { bias: bool },
-    Act(Act),
-    PRelu,
-    Softmax,
-}
-
-#[derive(Clone, Copy, PartialEq, Debug)]
-pub enum Act {
-    Identity,
-    Step,
-    Sigmoid,
-    Tanh,
-    Relu,
-    LeakyRelu(f64),
-    Elu(f64),
-    Gelu,
-    Softplus,
-    Silu,
+    /// The runtime type implementing `nn::Layer<T, inputs, outputs>`.
+    pub ty: TokenStream,
+    /// The value a kind without state is called on; `None` for a field of the network.
+    pub value: Option<TokenStream>,
+    pub tensors: Vec<TensorSpec>,
+    pub caps: Caps,
+    /// How the layer is written in docs and messages: `dense(784 -> 16)`.
+    pub describe: String,
 }
 
 /// A parameter tensor of the network, in declaration order.
@@ -56,16 +43,10 @@ pub struct Tensor {
     pub name: String,
     /// PyTorch's shape.
     pub shape: Vec<usize>,
-    /// `weight`, `bias`.
+    /// `weight`, `bias`: the field of the layer's runtime type.
     pub member: &'static str,
-    pub kind: TensorKind,
-}
-
-#[derive(Clone, Copy, PartialEq)]
-pub enum TensorKind {
-    Weight,
-    Bias,
-    PReluSlope,
+    /// The runtime's `TensorKind` variant.
+    pub kind: &'static str,
 }
 
 impl Network {
@@ -73,56 +54,42 @@ impl Network {
         self.layers.last().map_or(self.inputs, |l| l.outputs)
     }
 
-    pub fn has_params(&self) -> bool {
-        self.layers.iter().any(|l| l.has_params())
+    pub fn has_state(&self) -> bool {
+        self.layers.iter().any(Layer::has_state)
     }
 
     pub fn tensors(&self) -> Vec<Tensor> {
         let mut out = Vec::new();
         for (li, l) in self.layers.iter().enumerate() {
-            let p = &l.tensor_prefix;
-            match l.kind {
-                Kind::Dense { bias } => {
-                    out.push(Tensor {
-                        layer: li,
-                        name: format!("{p}.weight"),
-                        shape: vec![l.outputs, l.inputs],
-                        member: "weight",
-                        kind: TensorKind::Weight,
-                    });
-                    if bias {
-                        out.push(Tensor {
-                            layer: li,
-                            name: format!("{p}.bias"),
-                            shape: vec![l.outputs],
-                            member: "bias",
-                            kind: TensorKind::Bias,
-                        });
-                    }
-                }
-                Kind::PRelu => out.push(Tensor {
+            for t in &l.tensors {
+                out.push(Tensor {
                     layer: li,
-                    name: format!("{p}.weight"),
-                    shape: vec![1],
-                    member: "weight",
-                    kind: TensorKind::PReluSlope,
-                }),
-                Kind::Act(_) | Kind::Softmax => {}
+                    name: format!("{}.{}", l.tensor_prefix, t.member),
+                    shape: t.shape.clone(),
+                    member: t.member,
+                    kind: t.kind,
+                });
             }
         }
         out
     }
 
     pub fn params(&self) -> usize {
-        self.tensors()
-            .iter()
-            .map(|t| t.shape.iter().product::<usize>())
-            .sum()
+        self.layers.iter().map(Layer::params).sum()
     }
 }
 
 impl Layer {
-    pub fn has_params(&self) -> bool {
-        matches!(self.kind, Kind::Dense { .. } | Kind::PRelu)
+    /// Whether the layer is a field of the network (it has parameters or buffers).
+    pub fn has_state(&self) -> bool {
+        self.value.is_none()
+    }
+
+    /// Number of learnable scalars.
+    pub fn params(&self) -> usize {
+        self.tensors
+            .iter()
+            .map(|t| t.shape.iter().product::<usize>())
+            .sum()
     }
 }

@@ -3,50 +3,20 @@
 //! naming the layer and both sizes.
 
 use crate::ast::{Arg, Item, LayerItem, NetworkDecl};
-use crate::model::{Act, Kind, Layer, Network};
-use proc_macro2::Span;
+use crate::model::{Layer, Network};
+use crate::table::{self, TABLE};
+use proc_macro2::{Span, TokenStream};
 use syn::{Ident, Lit, LitInt};
-
-/// Every layer name the grammar knows, for "did you mean" suggestions.
-pub const KNOWN: &[&str] = &[
-    "dense",
-    "identity",
-    "step",
-    "sigmoid",
-    "tanh",
-    "relu",
-    "leaky_relu",
-    "prelu",
-    "softmax",
-    "elu",
-    "gelu",
-    "softplus",
-    "silu",
-];
-
-/// Names from other libraries mapped to ours.
-const ALIASES: &[(&str, &str)] = &[
-    ("linear", "dense"),
-    ("fc", "dense"),
-    ("fully_connected", "dense"),
-    ("swish", "silu"),
-    ("logistic", "sigmoid"),
-    ("leakyrelu", "leaky_relu"),
-    ("lrelu", "leaky_relu"),
-    ("heaviside", "step"),
-    ("linear_activation", "identity"),
-    ("none", "identity"),
-];
 
 /// Collects errors so the user sees every mistake in one build.
 #[derive(Default)]
-struct Errors(Option<syn::Error>);
+pub struct Errors(Option<syn::Error>);
 
 impl Errors {
-    fn push(&mut self, span: Span, msg: impl std::fmt::Display) {
+    pub fn push(&mut self, span: Span, msg: impl std::fmt::Display) {
         self.push_err(syn::Error::new(span, msg));
     }
-    fn push_err(&mut self, e: syn::Error) {
+    pub fn push_err(&mut self, e: syn::Error) {
         match &mut self.0 {
             Some(all) => all.combine(e),
             None => self.0 = Some(e),
@@ -66,6 +36,7 @@ pub fn describe(item: &LayerItem) -> String {
                 Arg::Arrow(a, b) => format!("{} -> {}", a.base10_digits(), b.base10_digits()),
                 Arg::Number { value, .. } => format!("{value}"),
                 Arg::KeyValue { key, value } => format!("{key} = {}", lit_text(value)),
+                Arg::Other(l) => lit_text(l),
             })
             .collect();
         s.push('(');
@@ -113,22 +84,22 @@ fn distance(a: &str, b: &str) -> usize {
 /// The known layer closest to `name`, if it is close enough to be a likely typo.
 pub fn suggest(name: &str) -> Option<&'static str> {
     let lower = name.to_lowercase();
-    if let Some(&(_, to)) = ALIASES.iter().find(|(from, _)| *from == lower) {
-        return Some(to);
-    }
-    if let Some(k) = KNOWN.iter().find(|k| **k == lower) {
-        return Some(k);
-    }
-    KNOWN
+    if let Some(e) = TABLE
         .iter()
-        .map(|k| (distance(&lower, k), *k))
+        .find(|e| e.name == lower || e.aliases.contains(&lower.as_str()))
+    {
+        return Some(e.name);
+    }
+    TABLE
+        .iter()
+        .map(|e| (distance(&lower, e.name), e.name))
         .filter(|(d, k)| *d <= (k.len() / 3).max(1) + 1)
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)
 }
 
 /// Checks a declaration and resolves every size.
-pub fn validate(decl: &NetworkDecl) -> syn::Result<Network> {
+pub fn validate(decl: &NetworkDecl, p: &TokenStream) -> syn::Result<Network> {
     let mut errors = Errors::default();
     let net = &decl.ident;
 
@@ -237,153 +208,35 @@ pub fn validate(decl: &NetworkDecl) -> syn::Result<Network> {
         }
         let args: &[Arg] = item.args.as_ref().map_or(&[], |a| &a.list);
         let args_span = item.args.as_ref().map_or(span, |a| a.span);
-        let no_args = |errors: &mut Errors| {
-            if let Some(a) = &item.args {
-                errors.push(a.span, format!("{what}: `{kind_name}` takes no arguments"));
-            }
-        };
-        let kind = match kind_name.as_str() {
-            "dense" => {
-                let mut out: Option<usize> = None;
-                let mut bias = true;
-                let mut seen_size = false;
-                if args.is_empty() {
-                    errors.push(
-                        args_span,
-                        format!("{what}: `dense` needs its output size, e.g. `dense(16)` or `dense(784 -> 16)`"),
-                    );
-                }
-                for a in args {
-                    match a {
-                        Arg::Int(lit) | Arg::Arrow(_, lit) if seen_size => {
-                            errors.push(lit.span(), format!("{what}: the output size is given twice"));
-                        }
-                        Arg::Int(lit) => {
-                            seen_size = true;
-                            out = size(lit, &mut errors);
-                        }
-                        Arg::Arrow(inp, lit) => {
-                            seen_size = true;
-                            out = size(lit, &mut errors);
-                            if let (Some(stated), Some(p)) = (size(inp, &mut errors), prev) {
-                                if stated != p {
-                                    errors.push(
-                                        inp.span(),
-                                        format!(
-                                            "{what} expects {stated} inputs, but the previous layer produces {p} ({prev_desc})"
-                                        ),
-                                    );
-                                }
-                            }
-                        }
-                        Arg::KeyValue { key, value } if key == "bias" => match value {
-                            Lit::Bool(b) => bias = b.value,
-                            other => errors.push(
-                                other.span(),
-                                format!("{what}: `bias` takes `true` or `false`"),
-                            ),
-                        },
-                        Arg::KeyValue { key, .. } => errors.push(
-                            key.span(),
-                            format!("{what}: unknown option `{key}` for `dense`; the only option is `bias = false`"),
-                        ),
-                        Arg::Number { span, .. } => errors.push(
-                            *span,
-                            format!("{what}: expected a whole, positive size such as `dense(16)`"),
-                        ),
-                    }
-                }
-                let number_given = args.iter().any(|a| matches!(a, Arg::Number { .. }));
-                if !seen_size && !args.is_empty() && !number_given {
-                    errors.push(
-                        args_span,
-                        format!("{what}: `dense` needs its output size, e.g. `dense(16)`"),
-                    );
-                }
-                if out == Some(0) {
-                    let s = args
-                        .iter()
-                        .find_map(|a| match a {
-                            Arg::Int(l) | Arg::Arrow(_, l) => Some(l.span()),
-                            _ => None,
-                        })
-                        .unwrap_or(args_span);
-                    errors.push(s, format!("{what} has 0 outputs; a layer needs at least 1"));
-                    out = None;
-                }
-                out.map(|o| (Kind::Dense { bias }, o))
-            }
-            "leaky_relu" | "elu" => {
-                let default = if kind_name == "elu" { 1.0 } else { 0.01 };
-                let param = if kind_name == "elu" {
-                    "alpha"
-                } else {
-                    "negative slope"
-                };
-                let mut value = default;
-                match args {
-                    [] => {}
-                    [Arg::Number { value: v, .. }] => value = *v,
-                    [Arg::Int(l)] => value = l.base10_parse::<f64>().unwrap_or(default),
-                    [Arg::KeyValue { key, value: Lit::Float(f) }]
-                        if key == "alpha" || key == "slope" || key == "negative_slope" =>
-                    {
-                        value = f.base10_parse::<f64>().unwrap_or(default)
-                    }
-                    [other] => errors.push(
-                        other.span(),
-                        format!("{what}: expected the {param} as a number, e.g. `{kind_name}({default})`"),
-                    ),
-                    [_, extra, ..] => errors.push(
-                        extra.span(),
-                        format!("{what}: `{kind_name}` takes one argument, the {param}"),
-                    ),
-                }
-                if !value.is_finite() {
-                    errors.push(args_span, format!("{what}: the {param} must be finite"));
-                }
-                let act = if kind_name == "elu" {
-                    Act::Elu(value)
-                } else {
-                    Act::LeakyRelu(value)
-                };
-                prev.map(|p| (Kind::Act(act), p))
-            }
-            simple => {
-                let kind = match simple {
-                    "identity" => Some(Kind::Act(Act::Identity)),
-                    "step" => Some(Kind::Act(Act::Step)),
-                    "sigmoid" => Some(Kind::Act(Act::Sigmoid)),
-                    "tanh" => Some(Kind::Act(Act::Tanh)),
-                    "relu" => Some(Kind::Act(Act::Relu)),
-                    "gelu" => Some(Kind::Act(Act::Gelu)),
-                    "softplus" => Some(Kind::Act(Act::Softplus)),
-                    "silu" => Some(Kind::Act(Act::Silu)),
-                    "prelu" => Some(Kind::PRelu),
-                    "softmax" => Some(Kind::Softmax),
-                    _ => None,
-                };
-                match kind {
-                    Some(k) => {
-                        no_args(&mut errors);
-                        prev.map(|p| (k, p))
-                    }
+        let resolved = match table::lookup(&kind_name) {
+            Some(entry) => (entry.resolve)(&mut table::Cx {
+                what: &what,
+                name: &kind_name,
+                args,
+                args_span,
+                has_args: item.args.is_some(),
+                prev,
+                prev_desc: &prev_desc,
+                errors: &mut errors,
+                p,
+            }),
+            None => {
+                let hint = match suggest(&kind_name) {
+                    Some(s) => format!("did you mean `{s}`?"),
                     None => {
-                        let hint = match suggest(simple) {
-                            Some(s) => format!("did you mean `{s}`?"),
-                            None => format!("known layers: {}", KNOWN.join(", ")),
-                        };
-                        errors.push(
-                            span,
-                            format!("unknown layer `{simple}` (layer {index}); {hint}"),
-                        );
-                        None
+                        let known: Vec<&str> = TABLE.iter().map(|e| e.name).collect();
+                        format!("known layers: {}", known.join(", "))
                     }
-                }
+                };
+                errors.push(
+                    span,
+                    format!("unknown layer `{kind_name}` (layer {index}); {hint}"),
+                );
+                None
             }
         };
-        match (kind, prev) {
-            (Some((kind, outputs)), Some(p)) => {
+        match (resolved, prev) {
+            (Some(r), Some(p)) => {
                 let field = match &item.name {
                     Some(n) => n.clone(),
                     None => Ident::new(&format!("layer{index}"), span),
@@ -392,14 +245,19 @@ pub fn validate(decl: &NetworkDecl) -> syn::Result<Network> {
                     Some(n) => n.to_string(),
                     None => index.to_string(),
                 };
+                let outputs = r.outputs;
                 layers.push(Layer {
                     index,
                     field,
                     tensor_prefix,
-                    kind,
                     inputs: p,
                     outputs,
                     span,
+                    ty: r.ty,
+                    value: r.value,
+                    tensors: r.tensors,
+                    caps: r.caps,
+                    describe: r.describe,
                 });
                 prev = Some(outputs);
                 prev_desc = format!("layer {index} `{desc}`");
@@ -452,7 +310,7 @@ mod tests {
 
     fn check(src: &str) -> Result<Network, String> {
         let decl: NetworkDecl = syn::parse_str(src).map_err(|e| e.to_string())?;
-        validate(&decl).map_err(|e| {
+        validate(&decl, &quote::quote!(::nn::__private)).map_err(|e| {
             e.into_iter()
                 .map(|e| e.to_string())
                 .collect::<Vec<_>>()
@@ -475,7 +333,7 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         let sizes: Vec<_> = n.layers.iter().map(|l| (l.inputs, l.outputs)).collect();
         assert_eq!(sizes, vec![(3, 5), (5, 5), (5, 2), (2, 2)]);
-        assert_eq!(n.layers[2].kind, Kind::Dense { bias: false });
+        assert_eq!(n.layers[2].describe, "dense(5 -> 2, bias = false)");
         assert_eq!(n.layers[2].tensor_prefix, "hidden");
         assert_eq!(n.params(), 3 * 5 + 5 + 5 * 2);
         let names: Vec<_> = n.tensors().iter().map(|t| t.name.clone()).collect();

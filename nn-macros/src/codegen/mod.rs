@@ -7,7 +7,7 @@ mod passes;
 mod types;
 
 use crate::ast::NetworkDecl;
-use crate::model::{Act, Kind, Layer, Network};
+use crate::model::{Layer, Network};
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
@@ -46,68 +46,11 @@ impl<'a> Ctx<'a> {
         let rows = lit(rows);
         quote!(#p::SMatrix::<T, #rows, { B }>::zeros())
     }
-
-    /// The expression of an element-wise activation value.
-    pub fn act(&self, act: Act) -> TokenStream {
-        let p = &self.p;
-        match act {
-            Act::Identity => quote!(#p::activation::Identity),
-            Act::Step => quote!(#p::activation::Step),
-            Act::Sigmoid => quote!(#p::activation::Sigmoid),
-            Act::Tanh => quote!(#p::activation::Tanh),
-            Act::Relu => quote!(#p::activation::Relu),
-            Act::Gelu => quote!(#p::activation::Gelu),
-            Act::Softplus => quote!(#p::activation::Softplus),
-            Act::Silu => quote!(#p::activation::Silu),
-            Act::LeakyRelu(a) => {
-                let a = float(a);
-                quote!(#p::activation::LeakyRelu(<T as #p::Scalar>::from_f64(#a)))
-            }
-            Act::Elu(a) => {
-                let a = float(a);
-                quote!(#p::activation::Elu(<T as #p::Scalar>::from_f64(#a)))
-            }
-        }
-    }
 }
 
 /// An unsuffixed integer literal.
 pub fn lit(n: usize) -> Literal {
     Literal::usize_unsuffixed(n)
-}
-
-/// A float literal, negative values as `-(x)`.
-pub fn float(v: f64) -> TokenStream {
-    let l = Literal::f64_unsuffixed(v.abs());
-    if v.is_sign_negative() {
-        quote!((-#l))
-    } else {
-        quote!(#l)
-    }
-}
-
-/// How a layer is written in docs and messages.
-pub fn describe(l: &Layer) -> String {
-    match l.kind {
-        Kind::Dense { bias: true } => format!("dense({} -> {})", l.inputs, l.outputs),
-        Kind::Dense { bias: false } => {
-            format!("dense({} -> {}, bias = false)", l.inputs, l.outputs)
-        }
-        Kind::PRelu => "prelu".into(),
-        Kind::Softmax => "softmax".into(),
-        Kind::Act(a) => match a {
-            Act::Identity => "identity".into(),
-            Act::Step => "step".into(),
-            Act::Sigmoid => "sigmoid".into(),
-            Act::Tanh => "tanh".into(),
-            Act::Relu => "relu".into(),
-            Act::Gelu => "gelu".into(),
-            Act::Softplus => "softplus".into(),
-            Act::Silu => "silu".into(),
-            Act::LeakyRelu(a) => format!("leaky_relu({a})"),
-            Act::Elu(a) => format!("elu({a})"),
-        },
-    }
 }
 
 /// The full expansion of one valid network.

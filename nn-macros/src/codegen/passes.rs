@@ -1,25 +1,13 @@
-//! The forward and backward passes, unrolled across the layers: straight-line code that
-//! calls the runtime's kernels, with no loop over layers, no `dyn` and no allocation.
+//! The forward and backward passes, unrolled across the layers: straight-line code with
+//! one call of the layer protocol (`nn::layer`) per layer per pass, following the plan's
+//! fusion decisions; no loop over layers, no `dyn`, no allocation, and no knowledge of
+//! any layer kind.
 
 use super::{lit, Ctx};
-use crate::model::{Act, Kind};
+use crate::model::Layer;
+use crate::plan::{Infer, Plan};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
-
-/// The final activation, if the loss may fuse with it.
-#[derive(Clone, Copy, PartialEq)]
-enum Fused {
-    Softmax,
-    Sigmoid,
-}
-
-fn fused_end(cx: &Ctx<'_>) -> Option<Fused> {
-    match cx.net.layers.last().map(|l| l.kind) {
-        Some(Kind::Softmax) => Some(Fused::Softmax),
-        Some(Kind::Act(Act::Sigmoid)) => Some(Fused::Sigmoid),
-        _ => None,
-    }
-}
 
 /// The input of layer `i` as a place, `(*__nn_in0)` or `(*__nn_o{i-1})`: the training
 /// passes take the input and every layer's output as references of these names (from a
@@ -47,72 +35,106 @@ fn out_field(i: usize) -> Ident {
     format_ident!("out{}", i)
 }
 
-/// Inference: each layer's output in a fresh local, activations in place.
-fn forward_body(cx: &Ctx<'_>) -> TokenStream {
-    let p = &cx.p;
+impl Ctx<'_> {
+    /// `<Ty as nn::layer::Layer<T, IN, OUT>>`.
+    fn layer(&self, l: &Layer) -> TokenStream {
+        let (p, ty) = (&self.p, &l.ty);
+        let (i, o) = (lit(l.inputs), lit(l.outputs));
+        quote!(<#ty as #p::layer::Layer<T, #i, #o>>)
+    }
+
+    /// `<Ty as nn::layer::TRAIT<T, N>>` for the same-size capabilities.
+    fn same_size(&self, l: &Layer, tr: &str) -> TokenStream {
+        let (p, ty) = (&self.p, &l.ty);
+        let n = lit(l.outputs);
+        let tr = format_ident!("{}", tr);
+        quote!(<#ty as #p::layer::#tr<T, #n>>)
+    }
+
+    /// What the layer's methods are called on: its field, or its value.
+    fn state(&self, l: &Layer) -> TokenStream {
+        let f = &l.field;
+        match &l.value {
+            None => quote!(&self.#f),
+            Some(v) => quote!(&#v),
+        }
+    }
+
+    fn state_mut(&self, l: &Layer) -> TokenStream {
+        let f = &l.field;
+        match &l.value {
+            None => quote!(&mut self.#f),
+            Some(v) => quote!(&mut #v),
+        }
+    }
+
+    /// Where the layer's parameter gradients go in `__nn_grads`.
+    fn grads_of(&self, l: &Layer) -> TokenStream {
+        let (p, f) = (&self.p, &l.field);
+        match &l.value {
+            None => quote!(&mut __nn_grads.#f),
+            Some(_) => quote!(&mut #p::layer::NoGrads),
+        }
+    }
+
+    /// The value of an epilogue activation (always a kind without state).
+    fn epilogue_value(&self, l: &Layer) -> TokenStream {
+        l.value
+            .clone()
+            .expect("the table gives epilogue activations no state")
+    }
+}
+
+/// Inference: each layer's output in a fresh local, in-place layers on the current one.
+fn forward_body(cx: &Ctx<'_>, plan: &Plan) -> TokenStream {
+    let layers = &cx.net.layers;
     let mut body = Vec::new();
     // The current value: `None` is the input `x`.
     let mut cur: Option<Ident> = None;
-    let layers = &cx.net.layers;
-    let mut skip_next = false;
-    for (li, l) in layers.iter().enumerate() {
-        if ::core::mem::take(&mut skip_next) {
-            continue;
-        }
-        let f = &l.field;
-        let a = format_ident!("__nn_a{}", l.index);
+    for step in &plan.infer {
         let src = match &cur {
             None => quote!(__nn_x),
             Some(v) => quote!(&#v),
         };
-        // Element-wise layers work in place on a copy of the input, or on the current local.
-        let target = match &cur {
-            Some(v) => v.clone(),
-            None => {
-                body.push(quote!(let mut #a = ::core::clone::Clone::clone(__nn_x);));
-                a.clone()
-            }
-        };
-        match l.kind {
-            Kind::Dense { bias } => {
-                let zeros = cx.zeros(l.outputs);
-                let b = if bias {
-                    quote!(::core::option::Option::Some(&self.#f.bias))
-                } else {
-                    quote!(::core::option::Option::None)
-                };
-                // A ReLU right after the product runs in the product's epilogue; a tanh or
-                // sigmoid in the same kernel call, while the outputs are in cache.
-                let call = match layers.get(li + 1).map(|n| n.kind) {
-                    Some(Kind::Act(Act::Relu)) => {
-                        skip_next = true;
-                        quote!(#p::kernels::dense_forward_relu(&self.#f.weight, #b, #src, &mut #a);)
-                    }
-                    Some(Kind::Act(act @ (Act::Tanh | Act::Sigmoid))) => {
-                        skip_next = true;
-                        let e = cx.act(act);
-                        quote!(#p::kernels::dense_forward_act(&self.#f.weight, #b, #src, &#e, &mut #a);)
-                    }
-                    _ => quote!(#p::kernels::dense_forward(&self.#f.weight, #b, #src, &mut #a);),
-                };
+        match *step {
+            Infer::Fused(i, j) => {
+                let (l, e) = (&layers[i], &layers[j]);
+                let a = format_ident!("__nn_a{}", i);
+                let zeros = cx.zeros(e.outputs);
+                let (p, ty, st) = (&cx.p, &l.ty, cx.state(l));
+                let (il, ol) = (lit(l.inputs), lit(l.outputs));
+                let ev = cx.epilogue_value(e);
                 body.push(quote! {
                     let mut #a = #zeros;
-                    #call
+                    <#ty as #p::layer::FusedForward<T, #il, #ol>>::forward_fused(#st, #src, &#ev, &mut #a);
                 });
                 cur = Some(a);
             }
-            Kind::Act(act) => {
-                let e = cx.act(act);
-                body.push(quote!(#p::activation::Activation::<T>::forward_inplace(&#e, #target.as_mut_slice());));
+            Infer::InPlace(i) => {
+                let l = &layers[i];
+                // On a copy of the input, or on the current local.
+                let target = match &cur {
+                    Some(v) => v.clone(),
+                    None => {
+                        let a = format_ident!("__nn_a{}", i);
+                        body.push(quote!(let mut #a = ::core::clone::Clone::clone(__nn_x);));
+                        a
+                    }
+                };
+                let (tr, st) = (cx.same_size(l, "InPlace"), cx.state(l));
+                body.push(quote!(#tr::forward_inplace(#st, &mut #target);));
                 cur = Some(target);
             }
-            Kind::Softmax => {
-                body.push(quote!(#p::activation::softmax_forward(&mut #target);));
-                cur = Some(target);
-            }
-            Kind::PRelu => {
-                body.push(quote!(#p::activation::prelu_forward(self.#f.weight[0], #target.as_mut_slice());));
-                cur = Some(target);
+            Infer::Plain(i) => {
+                let l = &layers[i];
+                let a = format_ident!("__nn_a{}", i);
+                let zeros = cx.zeros(l.outputs);
+                let (tr, st) = (cx.layer(l), cx.state(l));
+                body.push(quote! {
+                    let mut #a = #zeros;
+                    #tr::forward(#st, #src, &mut #a);
+                });
+                cur = Some(a);
             }
         }
     }
@@ -123,86 +145,32 @@ fn forward_body(cx: &Ctx<'_>) -> TokenStream {
     }
 }
 
-/// Whether an activation's backward pass reads only its output (`Activation::backward`
-/// then ignores the input, so the input need not be kept).
-fn backward_from_output(act: Act) -> bool {
-    matches!(
-        act,
-        Act::Identity | Act::Step | Act::Sigmoid | Act::Tanh | Act::Relu
-    )
-}
-
-/// For each layer, whether the training passes that build no tape run it fused with the
-/// activation after it: a dense layer followed by an activation whose backward reads only
-/// its output, unless that activation ends the network (the losses fused with a final
-/// sigmoid read its input). The dense output is then never stored: the product's
-/// epilogue writes the activation's output, and the dense output's reference points at it.
-fn fused_dense(cx: &Ctx<'_>) -> Vec<bool> {
-    let layers = &cx.net.layers;
-    (0..layers.len())
-        .map(|i| {
-            matches!(layers[i].kind, Kind::Dense { .. })
-                && i + 2 < layers.len()
-                && matches!(layers[i + 1].kind, Kind::Act(a) if backward_from_output(a))
-        })
-        .collect()
-}
-
 /// Training forward: every layer's output written to `(*__nn_o{i})` (the body of
 /// `__nn_fill`, whose parameters are `__nn_in0` and `&mut` references to the outputs).
-/// With `fused` (see [`fused_dense`]), a fused dense layer writes its activation's output
-/// and the activation layer is skipped.
+/// A layer the plan fuses (`fused[i]`) writes its epilogue activation's output, and the
+/// activation is skipped.
 fn fill_body(cx: &Ctx<'_>, fused: &[bool]) -> TokenStream {
     let p = &cx.p;
-    let mut body = Vec::new();
     let layers = &cx.net.layers;
+    let mut body = vec![quote!(let mut __nn_cx = #p::layer::TrainCx::none();)];
     for l in layers {
         let i = l.index;
         if i > 0 && fused[i - 1] {
             continue;
         }
-        let f = &l.field;
         let src = tape_input(i);
-        let dst = tape_output(i);
-        let copy = quote!(#dst.copy_from(&#src););
-        match l.kind {
-            Kind::Dense { bias } => {
-                let b = if bias {
-                    quote!(::core::option::Option::Some(&self.#f.bias))
-                } else {
-                    quote!(::core::option::Option::None)
-                };
-                let call = match layers.get(i + 1).map(|n| n.kind) {
-                    Some(Kind::Act(act)) if fused[i] => {
-                        let next = tape_output(i + 1);
-                        if act == Act::Relu {
-                            quote!(#p::kernels::dense_forward_relu(&self.#f.weight, #b, &#src, &mut #next);)
-                        } else {
-                            let e = cx.act(act);
-                            quote!(#p::kernels::dense_forward_act(&self.#f.weight, #b, &#src, &#e, &mut #next);)
-                        }
-                    }
-                    _ => quote!(#p::kernels::dense_forward(&self.#f.weight, #b, &#src, &mut #dst);),
-                };
-                body.push(call);
-            }
-            Kind::Act(act) => {
-                let e = cx.act(act);
-                body.push(copy);
-                body.push(quote!(#p::activation::Activation::<T>::forward_inplace(&#e, #dst.as_mut_slice());));
-            }
-            Kind::Softmax => {
-                body.push(copy);
-                body.push(quote!(#p::activation::softmax_forward(&mut #dst);));
-            }
-            Kind::PRelu => {
-                body.push(copy);
-                body.push(
-                    quote!(#p::activation::prelu_forward(self.#f.weight[0], #dst.as_mut_slice());),
-                );
-            }
+        let st = cx.state(l);
+        if fused[i] {
+            let (ty, next) = (&l.ty, tape_output(i + 1));
+            let (il, ol) = (lit(l.inputs), lit(l.outputs));
+            let ev = cx.epilogue_value(&layers[i + 1]);
+            body.push(quote!(<#ty as #p::layer::FusedForward<T, #il, #ol>>::forward_fused(#st, &#src, &#ev, &mut #next);));
+        } else {
+            let (tr, dst) = (cx.layer(l), tape_output(i));
+            body.push(quote!(#tr::forward_train(#st, &#src, &mut #dst, &mut (), &mut __nn_cx);));
         }
     }
+    body.push(quote!(let _ = &mut __nn_cx;));
     quote!(#(#body)*)
 }
 
@@ -218,10 +186,9 @@ enum Sink {
 
 /// Back-propagation through layers `start..=0`, given `__nn_d` = dLoss/d(output of
 /// `start`); `start == None` means `__nn_d` is already dLoss/dInput.
-fn chain_body(cx: &Ctx<'_>, start: Option<usize>, sink: Sink) -> TokenStream {
+fn chain_body(cx: &Ctx<'_>, plan: &Plan, sink: Sink) -> TokenStream {
     let p = &cx.p;
-    let mut body = Vec::new();
-    let Some(start) = start else {
+    let Some(start) = plan.chain_start else {
         return match sink {
             Sink::Grads => quote! {
                 if let ::core::option::Option::Some(__nn_dx) = __nn_dx {
@@ -231,128 +198,51 @@ fn chain_body(cx: &Ctx<'_>, start: Option<usize>, sink: Sink) -> TokenStream {
             Sink::Sgd => quote!(),
         };
     };
-    let zero = quote!(<T as #p::Scalar>::from_f64(0.0));
-    let one = quote!(<T as #p::Scalar>::from_f64(1.0));
+    let mut body = Vec::new();
     let mut cur = quote!(__nn_d);
-    let layers = &cx.net.layers;
-    // A dense layer whose input is a ReLU's output (not the network's first layer) passes
-    // the gradient back through both at once; the ReLU is then skipped.
-    let through_relu = |i: usize| {
-        i >= 2
-            && matches!(layers[i].kind, Kind::Dense { .. })
-            && layers[i - 1].kind == Kind::Act(Act::Relu)
-    };
     let mut skip = false;
-    for l in layers[..=start].iter().rev() {
+    for l in cx.net.layers[..=start].iter().rev() {
         if ::core::mem::take(&mut skip) {
             continue;
         }
         let i = l.index;
-        let f = &l.field;
-        let input = tape_input(i);
-        let out = tape_output(i);
-        let fuse_relu = through_relu(i);
-        // Where dLoss/d(input of this layer) goes (of the ReLU's input when fused).
-        let prev = format_ident!("__nn_d{}", i.wrapping_sub(if fuse_relu { 2 } else { 1 }));
-        let zeros = cx.zeros(l.inputs);
-        // The input-gradient computation writing into `dst` (a `&mut SMatrix`); a PReLU's
-        // slope gradient goes to `ds` (a `&mut T`).
-        let input_grad = |dst: TokenStream, ds: TokenStream| -> TokenStream {
-            match l.kind {
-                Kind::Dense { .. } if fuse_relu => {
-                    quote!(#p::kernels::dense_input_grad_relu(&self.#f.weight, #cur, &#input, #dst);)
-                }
-                Kind::Dense { .. } => {
-                    quote!(#p::kernels::dense_input_grad(&self.#f.weight, #cur, #dst);)
-                }
-                Kind::Act(act) => {
-                    let e = cx.act(act);
-                    quote!(#p::activation::Activation::<T>::backward(&#e, #input.as_slice(), #out.as_slice(), #cur.as_slice(), (#dst).as_mut_slice());)
-                }
-                Kind::Softmax => {
-                    quote!(#p::activation::softmax_backward(&#out, #cur, #dst);)
-                }
-                Kind::PRelu => {
-                    quote!(#p::activation::prelu_backward(self.#f.weight[0], #input.as_slice(), #cur.as_slice(), (#dst).as_mut_slice(), #ds);)
-                }
-            }
-        };
-        let (target, scale, acc) = match sink {
-            Sink::Grads => (quote!(__nn_grads.#f), one.clone(), quote!(__nn_acc)),
-            Sink::Sgd => (quote!(self.#f), quote!(__nn_alpha), quote!(true)),
-        };
-        // The PReLU slope's gradient: straight into the gradients (zeroed first when
-        // they are written), or into a local applied after the input gradient.
-        let slope = match sink {
-            Sink::Grads => quote!(&mut __nn_grads.#f.weight[0]),
-            Sink::Sgd => quote!(&mut __nn_ds),
-        };
-        let (slope_pre, slope_post) = match (l.kind, sink) {
-            (Kind::PRelu, Sink::Grads) => (
-                quote!(if !__nn_acc { __nn_grads.#f.weight[0] = #zero; }),
-                quote!(),
-            ),
-            (Kind::PRelu, Sink::Sgd) => (
-                quote!(let mut __nn_ds = #zero;),
-                quote!(self.#f.weight[0] += __nn_alpha * __nn_ds;),
-            ),
-            _ => (quote!(), quote!()),
-        };
-        // Dense parameters, after the input gradient (which reads the old weights).
-        let dense_params = match l.kind {
-            Kind::Dense { bias } => {
-                let b = bias.then(|| {
-                    quote!(#p::kernels::bias_grad_scaled(#cur, &mut #target.bias, #scale, #acc);)
-                });
-                quote! {
-                    #p::kernels::dense_weight_grad_scaled(#cur, &#input, &mut #target.weight, #scale, #acc);
-                    #b
-                }
-            }
-            _ => quote!(),
-        };
-        body.push(slope_pre);
-        if i > 0 {
-            body.push(quote!(let mut #prev = #zeros;));
-            body.push(input_grad(quote!(&mut #prev), slope.clone()));
-            body.push(slope_post);
-            body.push(dense_params);
-            cur = quote!(&#prev);
-            skip = fuse_relu;
+        let gated = plan.gated[i];
+        let (input, out) = (tape_input(i), tape_output(i));
+        let grad = if gated {
+            quote!(#p::layer::InputGrad::WriteReluGated)
         } else {
-            let needs_slope = matches!(l.kind, Kind::PRelu);
-            let scratch = cx.zeros(l.inputs);
-            let with_scratch = input_grad(quote!(&mut __nn_scratch), slope.clone());
+            quote!(#p::layer::InputGrad::Write)
+        };
+        // Where dLoss/d(input of this layer) goes (of the ReLU's input when gated).
+        let prev = format_ident!("__nn_d{}", i.wrapping_sub(if gated { 2 } else { 1 }));
+        let dx = if i > 0 {
+            let zeros = cx.zeros(l.inputs);
+            body.push(quote!(let mut #prev = #zeros;));
+            quote!(#grad(&mut #prev))
+        } else {
             match sink {
-                Sink::Grads => {
-                    let call = input_grad(quote!(__nn_dx), slope.clone());
-                    // The slope's gradient is needed even when the input's is not.
-                    let otherwise = needs_slope.then(|| {
-                        quote! {
-                            else {
-                                let mut __nn_scratch = #scratch;
-                                #with_scratch
-                            }
-                        }
-                    });
-                    body.push(quote! {
-                        if let ::core::option::Option::Some(__nn_dx) = __nn_dx {
-                            #call
-                        } #otherwise
-                    });
-                }
-                Sink::Sgd => {
-                    if needs_slope {
-                        body.push(quote! {
-                            let mut __nn_scratch = #scratch;
-                            #with_scratch
-                        });
+                Sink::Grads => quote! {
+                    match __nn_dx {
+                        ::core::option::Option::Some(__nn_dx) => #grad(__nn_dx),
+                        ::core::option::Option::None => #p::layer::InputGrad::Skip,
                     }
-                }
+                },
+                Sink::Sgd => quote!(#p::layer::InputGrad::Skip),
             }
-            body.push(slope_post);
-            body.push(dense_params);
-        }
+        };
+        let tr = cx.layer(l);
+        body.push(match sink {
+            Sink::Grads => {
+                let (st, g) = (cx.state(l), cx.grads_of(l));
+                quote!(#tr::backward(#st, &#input, &#out, &(), #cur, #dx, #g, __nn_acc);)
+            }
+            Sink::Sgd => {
+                let st = cx.state_mut(l);
+                quote!(#tr::backward_sgd(#st, &#input, &#out, &(), #cur, #dx, __nn_alpha);)
+            }
+        });
+        cur = quote!(&#prev);
+        skip = gated;
     }
     quote!(#(#body)*)
 }
@@ -363,22 +253,17 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
     let (name, grads, tape) = (&cx.name, &cx.grads, &cx.tape);
     let (inputs, outputs) = (&cx.inputs, &cx.outputs);
     let n = net.layers.len();
-    let fused = fused_end(cx);
-    // The chain starts below a fusable final activation.
-    let chain_start = match fused {
-        Some(_) => n.checked_sub(2),
-        None => Some(n - 1),
-    };
-    let chain_size = lit(match chain_start {
+    let plan = crate::plan::plan(net);
+    let chain_size = lit(match plan.chain_start {
         Some(s) => net.layers[s].outputs,
         None => net.inputs,
     });
-    let forward = forward_body(cx);
-    let fused_layers = fused_dense(cx);
+    let forward = forward_body(cx, &plan);
+    let fused_layers = &plan.train_fused;
     let fill = fill_body(cx, &vec![false; n]);
-    let fill_train = fill_body(cx, &fused_layers);
-    let chain = chain_body(cx, chain_start, Sink::Grads);
-    let sgd_chain = chain_body(cx, chain_start, Sink::Sgd);
+    let fill_train = fill_body(cx, fused_layers);
+    let chain = chain_body(cx, &plan, Sink::Grads);
+    let sgd_chain = chain_body(cx, &plan, Sink::Sgd);
     let last_in = tape_input(n - 1);
     let last_out = tape_output(n - 1);
     let zeros_out = cx.zeros(net.outputs());
@@ -422,81 +307,61 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
         let (#(#refs),*) = (&__nn_tape.input, #(&__nn_tape.#out_fields),*);
     };
 
-    // dLoss/dOutput -> the chain's start, through a fusable final activation.
-    let backward_entry = match fused {
-        Some(kind) => {
-            let call = match kind {
-                Fused::Softmax => {
-                    quote!(#p::activation::softmax_backward(&#last_out, __nn_d_output, &mut __nn_dz);)
-                }
-                Fused::Sigmoid => {
-                    quote!(#p::activation::Activation::<T>::backward(&#p::activation::Sigmoid, #last_in.as_slice(), #last_out.as_slice(), __nn_d_output.as_slice(), __nn_dz.as_mut_slice());)
-                }
-            };
-            quote! {
-                let mut __nn_dz = #zeros_out;
-                #call
-                self.__nn_chain(#(#refs,)* &__nn_dz, __nn_grads, __nn_dx, true);
-            }
+    // dLoss/dOutput -> the chain's start, through the loss's head if there is one.
+    let last = &net.layers[n - 1];
+    let (head_layer, head_st, head_grads) = (cx.layer(last), cx.state(last), cx.grads_of(last));
+    let head = cx.same_size(last, "LossHead");
+    let backward_entry = if plan.head {
+        quote! {
+            let mut __nn_dz = #zeros_out;
+            #head_layer::backward(#head_st, &#last_in, &#last_out, &(), __nn_d_output, #p::layer::InputGrad::Write(&mut __nn_dz), #head_grads, true);
+            self.__nn_chain(#(#refs,)* &__nn_dz, __nn_grads, __nn_dx, true);
         }
-        None => quote!(self.__nn_chain(#(#refs,)* __nn_d_output, __nn_grads, __nn_dx, true);),
+    } else {
+        quote!(self.__nn_chain(#(#refs,)* __nn_d_output, __nn_grads, __nn_dx, true);)
     };
 
     // The loss and the gradient at the chain's start, then `chain_call` (which reads
     // `__nn_dz`).
-    let loss_then = |chain_call: TokenStream| match fused {
-        Some(kind) => {
-            let (method, bw) = match kind {
-                Fused::Softmax => (
-                    quote!(fused_softmax),
-                    quote!(#p::activation::softmax_backward(__nn_out, &__nn_dp, &mut __nn_dz);),
-                ),
-                Fused::Sigmoid => (
-                    quote!(fused_sigmoid),
-                    quote!(#p::activation::Activation::<T>::backward(&#p::activation::Sigmoid, #last_in.as_slice(), __nn_out.as_slice(), __nn_dp.as_slice(), __nn_dz.as_mut_slice());),
-                ),
-            };
+    let loss_then = |chain_call: TokenStream| {
+        if plan.head {
             quote! {
                 let mut __nn_dz = #zeros_out;
-                let __nn_value = match #p::Loss::<T>::#method(__nn_loss, &#last_in, __nn_out, __nn_y, &mut __nn_dz) {
+                let __nn_value = match #head::fused_loss(#head_st, __nn_loss, &#last_in, __nn_out, __nn_y, &mut __nn_dz) {
                     ::core::option::Option::Some(__nn_v) => __nn_v,
                     ::core::option::Option::None => {
                         let mut __nn_dp = #zeros_out;
                         #p::Loss::<T>::gradient(__nn_loss, __nn_out, __nn_y, &mut __nn_dp);
-                        #bw
+                        #head_layer::backward(#head_st, &#last_in, __nn_out, &(), &__nn_dp, #p::layer::InputGrad::Write(&mut __nn_dz), &mut #p::layer::NoGrads, true);
                         #p::Loss::<T>::loss(__nn_loss, __nn_out, __nn_y)
                     }
                 };
                 #chain_call
                 __nn_value
             }
+        } else {
+            quote! {
+                let mut __nn_dz = #zeros_out;
+                #p::Loss::<T>::gradient(__nn_loss, __nn_out, __nn_y, &mut __nn_dz);
+                let __nn_value = #p::Loss::<T>::loss(__nn_loss, __nn_out, __nn_y);
+                #chain_call
+                __nn_value
+            }
         }
-        None => quote! {
-            let mut __nn_dz = #zeros_out;
-            #p::Loss::<T>::gradient(__nn_loss, __nn_out, __nn_y, &mut __nn_dz);
-            let __nn_value = #p::Loss::<T>::loss(__nn_loss, __nn_out, __nn_y);
-            #chain_call
-            __nn_value
-        },
     };
     let loss_and_start =
         loss_then(quote!(self.__nn_chain(#(#refs,)* &__nn_dz, __nn_grads, __nn_dx, __nn_acc);));
     let loss_and_sgd = loss_then(quote!(self.__nn_sgd_chain(#(#refs,)* &__nn_dz, lr);));
-    let loss_only = match fused {
-        Some(kind) => {
-            let method = match kind {
-                Fused::Softmax => quote!(fused_softmax),
-                Fused::Sigmoid => quote!(fused_sigmoid),
-            };
-            quote! {
-                let mut __nn_scratch = #zeros_out;
-                match #p::Loss::<T>::#method(__nn_loss, &#last_in, __nn_out, __nn_y, &mut __nn_scratch) {
-                    ::core::option::Option::Some(__nn_v) => __nn_v,
-                    ::core::option::Option::None => #p::Loss::<T>::loss(__nn_loss, __nn_out, __nn_y),
-                }
+    let loss_only = if plan.head {
+        quote! {
+            let mut __nn_scratch = #zeros_out;
+            match #head::fused_loss(#head_st, __nn_loss, &#last_in, __nn_out, __nn_y, &mut __nn_scratch) {
+                ::core::option::Option::Some(__nn_v) => __nn_v,
+                ::core::option::Option::None => #p::Loss::<T>::loss(__nn_loss, __nn_out, __nn_y),
             }
         }
-        None => quote!(#p::Loss::<T>::loss(__nn_loss, __nn_out, __nn_y)),
+    } else {
+        quote!(#p::Loss::<T>::loss(__nn_loss, __nn_out, __nn_y))
     };
 
     let sp = net.input_span;

@@ -1,28 +1,15 @@
 //! The generated types: the network, its gradients and its tape, with constructors,
 //! constants and the `Parameters` implementations.
 
-use super::{describe, lit, Ctx};
-use crate::model::{Act, Kind, TensorKind};
+use super::{lit, Ctx};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
-
-/// The field type holding a layer's parameters, if it has any.
-fn field_type(cx: &Ctx<'_>, kind: Kind, inputs: usize, outputs: usize) -> Option<TokenStream> {
-    let k = &cx.k;
-    let (i, o) = (lit(inputs), lit(outputs));
-    match kind {
-        Kind::Dense { bias: true } => Some(quote!(#k::layers::Dense<T, #o, #i>)),
-        Kind::Dense { bias: false } => Some(quote!(#k::layers::DenseNoBias<T, #o, #i>)),
-        Kind::PRelu => Some(quote!(#k::layers::PRelu<T>)),
-        _ => None,
-    }
-}
 
 fn shape_doc(cx: &Ctx<'_>) -> String {
     let net = cx.net;
     let mut sizes = vec![net.inputs.to_string()];
     for l in &net.layers {
-        if matches!(l.kind, Kind::Dense { .. }) {
+        if l.caps.producer {
             sizes.push(l.outputs.to_string());
         }
     }
@@ -46,11 +33,7 @@ fn summary(cx: &Ctx<'_>) -> String {
         "", "input", cx.net.inputs, 0
     ));
     for l in &cx.net.layers {
-        let params = match l.kind {
-            Kind::Dense { bias } => l.inputs * l.outputs + if bias { l.outputs } else { 0 },
-            Kind::PRelu => 1,
-            _ => 0,
-        };
+        let params = l.params();
         let name = if l.tensor_prefix == l.index.to_string() {
             l.index.to_string()
         } else {
@@ -58,10 +41,7 @@ fn summary(cx: &Ctx<'_>) -> String {
         };
         s.push_str(&format!(
             "{:<7}{:<34}{:>8}{:>12}\n",
-            name,
-            describe(l),
-            l.outputs,
-            params
+            name, l.describe, l.outputs, params
         ));
     }
     s.push_str(&format!(
@@ -148,41 +128,31 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
     let mut grad_fields = Vec::new();
     let mut zero_inits = Vec::new();
     let mut field_names = Vec::new();
-    for l in &net.layers {
-        if let Some(ty) = field_type(cx, l.kind, l.inputs, l.outputs) {
-            let f = &l.field;
-            let doc = match l.kind {
-                Kind::Dense { bias: true } => format!(
-                    "Layer {} `{}`: weight `{}.weight` `[{}, {}]` and bias `{}.bias` `[{}]`.",
-                    l.index,
-                    describe(l),
+    for l in net.layers.iter().filter(|l| l.has_state()) {
+        let (f, ty) = (&l.field, &l.ty);
+        let (il, ol) = (lit(l.inputs), lit(l.outputs));
+        let parts: Vec<String> = l
+            .tensors
+            .iter()
+            .map(|t| {
+                let shape: Vec<String> = t.shape.iter().map(usize::to_string).collect();
+                format!(
+                    "`{}.{}` `[{}]`",
                     l.tensor_prefix,
-                    l.outputs,
-                    l.inputs,
-                    l.tensor_prefix,
-                    l.outputs
-                ),
-                Kind::Dense { bias: false } => format!(
-                    "Layer {} `{}`: weight `{}.weight` `[{}, {}]`.",
-                    l.index,
-                    describe(l),
-                    l.tensor_prefix,
-                    l.outputs,
-                    l.inputs
-                ),
-                _ => format!(
-                    "Layer {} `prelu`: slope `{}.weight` `[1]`.",
-                    l.index, l.tensor_prefix
-                ),
-            };
-            let gdoc = format!("Gradient of: {doc}");
-            fields.push(quote!(#[doc = #doc] pub #f: #ty));
-            grad_fields.push(quote!(#[doc = #gdoc] pub #f: #ty));
-            zero_inits.push(quote!(#f: <#ty>::zeros()));
-            field_names.push(f.clone());
-        }
+                    t.member,
+                    shape.join(", ")
+                )
+            })
+            .collect();
+        let doc = format!("Layer {} `{}`: {}.", l.index, l.describe, parts.join(", "));
+        let gdoc = format!("Gradient of: {doc}");
+        fields.push(quote!(#[doc = #doc] pub #f: #ty));
+        grad_fields
+            .push(quote!(#[doc = #gdoc] pub #f: <#ty as #p::layer::Layer<T, #il, #ol>>::Grads));
+        zero_inits.push(quote!(#f: <#ty>::zeros()));
+        field_names.push(f.clone());
     }
-    if !net.has_params() {
+    if !net.has_state() {
         let doc = "Marks the scalar type: this network has no parameters.";
         fields.push(quote!(#[doc = #doc] pub __nn_scalar: ::core::marker::PhantomData<T>));
         grad_fields.push(quote!(#[doc = #doc] pub __nn_scalar: ::core::marker::PhantomData<T>));
@@ -198,7 +168,7 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
     for l in &net.layers {
         let f = format_ident!("out{}", l.index);
         let o = lit(l.outputs);
-        let doc = format!("Output of layer {} `{}`.", l.index, describe(l));
+        let doc = format!("Output of layer {} `{}`.", l.index, l.describe);
         tape_fields.push(quote!(#[doc = #doc] pub #f: #p::SMatrix<T, #o, { B }>));
     }
     let last_out = format_ident!("out{}", net.layers.len() - 1);
@@ -208,11 +178,7 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
         let i = lit(i);
         let tname = &t.name;
         let shape = t.shape.iter().map(|&s| lit(s));
-        let kind = match t.kind {
-            TensorKind::Weight => quote!(Weight),
-            TensorKind::Bias => quote!(Bias),
-            TensorKind::PReluSlope => quote!(PReluSlope),
-        };
+        let kind = format_ident!("{}", t.kind);
         quote!(#i => #p::TensorInfo { name: #tname, shape: &[#(#shape),*], kind: #p::TensorKind::#kind })
     });
     let infos: Vec<_> = infos.collect();
@@ -284,42 +250,17 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
     let net_params = params_impl(name);
     let grad_params = params_impl(grads);
 
-    // Initialisation.
-    let mut init = Vec::new();
-    for (li, l) in net.layers.iter().enumerate() {
-        let f = &l.field;
-        match l.kind {
-            Kind::Dense { bias } => {
-                let next = net.layers.get(li + 1).map(|n| n.kind);
-                let scheme = match next {
-                    Some(Kind::Act(
-                        Act::Relu | Act::Elu(_) | Act::Gelu | Act::Silu | Act::Softplus,
-                    )) => {
-                        quote!(#p::init::Scheme::He { gain: ::core::f64::consts::SQRT_2 })
-                    }
-                    Some(Kind::Act(Act::LeakyRelu(a))) => {
-                        let g = (2.0 / (1.0 + a * a)).sqrt();
-                        quote!(#p::init::Scheme::He { gain: #g })
-                    }
-                    Some(Kind::PRelu) => {
-                        let g = (2.0f64 / (1.0 + 0.25 * 0.25)).sqrt();
-                        quote!(#p::init::Scheme::He { gain: #g })
-                    }
-                    _ => quote!(#p::init::Scheme::Glorot),
-                };
-                let (i, o) = (lit(l.inputs), lit(l.outputs));
-                init.push(quote!(#p::init::init_weights(__nn_rng, self.#f.weight.as_mut_slice(), #i, #o, #scheme);));
-                if bias {
-                    init.push(quote!(self.#f.bias.fill(<T as #p::Scalar>::from_f64(0.0));));
-                }
-            }
-            Kind::PRelu => {
-                init.push(quote!(self.#f.weight.fill(<T as #p::Scalar>::from_f64(#k::layers::PRelu::<T>::INIT));));
-            }
-            _ => {}
-        }
-    }
-
+    // Initialisation: each layer with state by its `Init`, weights by the scheme the
+    // plan chose from the layer after it.
+    let plan = crate::plan::plan(net);
+    let init = net.layers.iter().filter(|l| l.has_state()).map(|l| {
+        let (f, ty) = (&l.field, &l.ty);
+        let scheme = match plan.init_gain[l.index] {
+            Some(g) => quote!(#p::init::Scheme::He { gain: #g }),
+            None => quote!(#p::init::Scheme::Glorot),
+        };
+        quote!(<#ty as #p::layer::Init<T>>::init(&mut self.#f, __nn_rng, #scheme);)
+    });
     let net_io = io_methods(cx, true);
     let grads_io = io_methods(cx, false);
     let doc_head = shape_doc(cx);

@@ -2,7 +2,7 @@
 //! (through one wrapper, [`Act`]), [`Softmax`] and the learnable
 //! [`PRelu`](crate::layers::PRelu).
 
-use super::{Epilogue, InPlace, InputGrad, Layer, LossHead, NoGrads};
+use super::{Epilogue, InPlace, Init, InputGrad, Layer, LossHead, NoGrads};
 use crate::activation::{self, Activation};
 use crate::layers::PRelu;
 use crate::loss::Loss;
@@ -94,21 +94,20 @@ impl<T: Scalar> Epilogue<T> for Act<activation::Relu> {
     }
 }
 
-impl<T: Scalar> Epilogue<T> for Act<activation::Tanh> {
-    type Fn = activation::Tanh;
-    #[inline(always)]
-    fn function(&self) -> &activation::Tanh {
-        &self.0
-    }
+/// The epilogues applied after the product by the activation itself (tanh and sigmoid
+/// vectorised in the product's kernel at batch 1).
+macro_rules! epilogue {
+    ($($f:ident),*) => {$(
+        impl<T: Scalar> Epilogue<T> for Act<activation::$f> {
+            type Fn = activation::$f;
+            #[inline(always)]
+            fn function(&self) -> &activation::$f {
+                &self.0
+            }
+        }
+    )*};
 }
-
-impl<T: Scalar> Epilogue<T> for Act<activation::Sigmoid> {
-    type Fn = activation::Sigmoid;
-    #[inline(always)]
-    fn function(&self) -> &activation::Sigmoid {
-        &self.0
-    }
-}
+epilogue!(Identity, Step, Tanh, Sigmoid);
 
 impl<T: Scalar, const N: usize> LossHead<T, N> for Act<activation::Sigmoid> {
     #[inline(always)]
@@ -266,5 +265,12 @@ impl<T: Scalar, const N: usize> InPlace<T, N> for PRelu<T> {
     #[inline(always)]
     fn forward_inplace<const B: usize>(&self, x: &mut SMatrix<T, N, B>) {
         activation::prelu_forward(self.weight[0], x.as_mut_slice());
+    }
+}
+
+impl<T: Scalar> Init<T> for PRelu<T> {
+    /// PyTorch's initial slope, 0.25; draws nothing.
+    fn init<R: rand::Rng + ?Sized>(&mut self, _rng: &mut R, _scheme: crate::init::Scheme) {
+        self.weight.fill(<T as Scalar>::from_f64(Self::INIT));
     }
 }

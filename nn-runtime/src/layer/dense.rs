@@ -3,7 +3,8 @@
 //! ReLU before it when fused), and the weight and bias gradients written, added or applied
 //! at once.
 
-use super::{Epilogue, FusedForward, InputGrad, Layer};
+use super::{Epilogue, FusedForward, Init, InputGrad, Layer};
+use crate::init::{init_weights, Scheme};
 use crate::kernels;
 use crate::layers::{Dense, DenseNoBias};
 use crate::scalar::Scalar;
@@ -142,5 +143,18 @@ impl<T: Scalar, const I: usize, const O: usize> FusedForward<T, I, O> for DenseN
         y: &mut SMatrix<T, O, B>,
     ) {
         forward_fused(&self.weight, None, x, act, y)
+    }
+}
+
+impl<T: Scalar, const O: usize, const I: usize> Init<T> for Dense<T, O, I> {
+    fn init<R: rand::Rng + ?Sized>(&mut self, rng: &mut R, scheme: Scheme) {
+        init_weights(rng, self.weight.as_mut_slice(), I, O, scheme);
+        self.bias.fill(<T as Scalar>::from_f64(0.0));
+    }
+}
+
+impl<T: Scalar, const O: usize, const I: usize> Init<T> for DenseNoBias<T, O, I> {
+    fn init<R: rand::Rng + ?Sized>(&mut self, rng: &mut R, scheme: Scheme) {
+        init_weights(rng, self.weight.as_mut_slice(), I, O, scheme);
     }
 }

@@ -22,7 +22,7 @@
 //! | `softmax` | [`Softmax`] | none |
 //!
 //! # Adding a layer kind
-//! A kind is one type implementing [`Layer`] (and [`Zeros`] for its tape, if it keeps one;
+//! A kind is one type implementing [`Layer`] (and [`Zeroed`] for its tape, if it keeps one;
 //! [`InPlace`], [`Epilogue`] or [`LossHead`] if it has those capabilities), plus one entry
 //! in the macro's layer table (`nn-macros/src/table.rs`) that names it, parses its
 //! arguments, computes its output size and states its capabilities.
@@ -38,21 +38,28 @@ use nalgebra::SMatrix;
 
 /// A value that can be created with every element zero: the tapes layers keep for their
 /// backward pass.
-pub trait Zeros {
+pub trait Zeroed {
     /// The all-zero value.
-    fn zeros() -> Self;
+    fn zeroed() -> Self;
 }
 
-impl Zeros for () {
+impl Zeroed for () {
     #[inline(always)]
-    fn zeros() -> Self {}
+    fn zeroed() -> Self {}
 }
 
-impl<T: Scalar, const R: usize, const C: usize> Zeros for SMatrix<T, R, C> {
+impl<T: Scalar, const R: usize, const C: usize> Zeroed for SMatrix<T, R, C> {
     #[inline(always)]
-    fn zeros() -> Self {
+    fn zeroed() -> Self {
         SMatrix::zeros()
     }
+}
+
+/// A layer's initialisation: what `Net::random` does to it.
+pub trait Init<T: Scalar> {
+    /// Draws the parameters from `rng` (weights by `scheme`, which the macro chooses from
+    /// the layer after this one) and sets the buffers to their initial values.
+    fn init<R: rand::Rng + ?Sized>(&mut self, rng: &mut R, scheme: crate::init::Scheme);
 }
 
 /// The gradients of a layer without parameters: nothing.
@@ -100,7 +107,7 @@ pub trait Layer<T: Scalar, const IN: usize, const OUT: usize> {
     type Grads;
     /// What the training forward pass records for the backward pass besides the input and
     /// the output: `()` for most kinds.
-    type Tape<const B: usize>: Zeros;
+    type Tape<const B: usize>: Zeroed;
 
     /// Inference (evaluation mode): writes `y` from `x`.
     fn forward<const B: usize>(&self, x: &SMatrix<T, IN, B>, y: &mut SMatrix<T, OUT, B>);

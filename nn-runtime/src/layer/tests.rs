@@ -40,7 +40,7 @@ where
     L: Layer<f64, I, O>,
 {
     let mut y = SMatrix::<f64, O, B>::zeros();
-    let mut tape = <L::Tape<B> as Zeros>::zeros();
+    let mut tape = <L::Tape<B> as Zeroed>::zeroed();
     layer.forward_train(x, &mut y, &mut tape, &mut TrainCx::none());
     y.component_mul(r).sum()
 }
@@ -59,7 +59,7 @@ pub(crate) fn check<L, const I: usize, const O: usize, const B: usize>(
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     let r = SMatrix::<f64, O, B>::from_fn(|_, _| rng.random_range(-1.0..1.0));
     let mut y = SMatrix::<f64, O, B>::zeros();
-    let mut tape = <L::Tape<B> as Zeros>::zeros();
+    let mut tape = <L::Tape<B> as Zeroed>::zeroed();
     layer.forward_train(x, &mut y, &mut tape, &mut TrainCx::none());
     let mut dx = SMatrix::<f64, I, B>::zeros();
     let mut grads = zero_grads();
