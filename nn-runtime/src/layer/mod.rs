@@ -21,6 +21,7 @@
 //! | `relu`, `tanh`, ... | [`Act`] over an [`Activation`](crate::activation::Activation) | none |
 //! | `softmax` | [`Softmax`] | none |
 //! | `batch_norm` | [`BatchNorm`] | `weight [N]`, `bias [N]`; buffers `running_mean [N]`, `running_var [N]`, `num_batches_tracked []` (int64) |
+//! | `layer_norm` | [`LayerNorm`] | `weight [N]`, `bias [N]` |
 //!
 //! # Adding a layer kind
 //! A kind is one type implementing [`Layer`] (and [`Zeros`] for its tape, if it keeps one;
@@ -31,9 +32,11 @@
 mod act;
 mod batch_norm;
 mod dense;
+mod layer_norm;
 
 pub use act::{Act, Softmax};
 pub use batch_norm::{BatchNorm, BatchNormGrads, BatchNormTape, DEFAULT_EPS, DEFAULT_MOMENTUM};
+pub use layer_norm::{LayerNorm, LayerNormTape};
 
 use crate::loss::Loss;
 use crate::scalar::Scalar;
