@@ -225,8 +225,12 @@ unsafe impl<T: Scalar, const N: usize, const EPS: u64, const MOMENTUM: u64> Zero
 }
 // SAFETY: `BatchNormGrads` holds two `SVector<T, N>`, plain arrays of f32/f64 values.
 unsafe impl<T: Scalar, const N: usize> ZeroableField for crate::layer::BatchNormGrads<T, N> {}
-// SAFETY: `BatchNormTape` holds three `SVector<T, N>`, plain arrays of f32/f64 values.
-unsafe impl<T: Scalar, const N: usize> ZeroableField for crate::layer::BatchNormTape<T, N> {}
+// SAFETY: `BatchNormTape` holds three `SVector<T, N>`, plain arrays of f32/f64 values, and a
+// zero-sized `PhantomData<[(); B]>`.
+unsafe impl<T: Scalar, const N: usize, const B: usize> ZeroableField
+    for crate::layer::BatchNormTape<T, N, B>
+{
+}
 // SAFETY: `LayerNorm` holds two `SVector<T, N>`, plain arrays of f32/f64 values; `EPS` is a
 // const generic, not a field.
 unsafe impl<T: Scalar, const N: usize, const EPS: u64> ZeroableField

@@ -11,6 +11,7 @@
 
 use super::{InPlace, InputGrad, Layer, Zeros};
 use crate::scalar::Scalar;
+use core::marker::PhantomData;
 use nalgebra::{SMatrix, SVector};
 
 /// `f64::to_bits(1e-5)`: PyTorch's default `eps` for `nn.BatchNorm1d` and `nn.LayerNorm`,
@@ -54,7 +55,7 @@ pub const DEFAULT_MOMENTUM: u64 = f64::to_bits(0.1);
 /// bn.forward_train(&x, &mut y, &mut tape, &mut TrainCx::none());
 /// // Each feature (row) now has mean 0 over the batch.
 /// assert!(y.row(0).sum().abs() < 1e-12 && y.row(1).sum().abs() < 1e-12);
-/// bn.update_buffers::<4>(&tape);
+/// bn.update_buffers(&tape);
 /// assert_eq!(bn.num_batches_tracked, 1);
 /// assert!((bn.running_mean[0] - 0.1 * 2.5).abs() < 1e-12);
 /// ```
@@ -126,24 +127,30 @@ impl<T: Scalar, const N: usize> Default for BatchNormGrads<T, N> {
     }
 }
 
-/// What [`BatchNorm`]'s training forward pass records: the statistics of the batch, per
-/// feature.
+/// What [`BatchNorm`]'s training forward pass records: the statistics of a batch of `B`
+/// samples, per feature.
+///
+/// `B` is part of the type (through a zero-sized marker) so that
+/// [`update_buffers`](Layer::update_buffers), which makes the variance unbiased with
+/// `B / (B - 1)`, infers the batch size from the tape and cannot be given another one.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct BatchNormTape<T: Scalar, const N: usize> {
+pub struct BatchNormTape<T: Scalar, const N: usize, const B: usize> {
     /// The batch mean μ.
     pub mean: SVector<T, N>,
     /// The biased batch variance σ² (divided by `B`).
     pub var: SVector<T, N>,
     /// `1 / sqrt(σ² + eps)`.
     pub inv_std: SVector<T, N>,
+    batch: PhantomData<[(); B]>,
 }
 
-impl<T: Scalar, const N: usize> Zeros for BatchNormTape<T, N> {
+impl<T: Scalar, const N: usize, const B: usize> Zeros for BatchNormTape<T, N, B> {
     fn zeros() -> Self {
         Self {
             mean: SVector::zeros(),
             var: SVector::zeros(),
             inv_std: SVector::zeros(),
+            batch: PhantomData,
         }
     }
 }
@@ -198,7 +205,7 @@ impl<T: Scalar, const N: usize, const EPS: u64, const MOMENTUM: u64>
     /// The batch statistics of `x`, per feature (two passes: the mean, then the mean
     /// squared deviation from it).
     #[inline]
-    fn statistics<const B: usize>(x: &SMatrix<T, N, B>) -> BatchNormTape<T, N> {
+    fn statistics<const B: usize>(x: &SMatrix<T, N, B>) -> BatchNormTape<T, N, B> {
         let inv_b = <T as Scalar>::from_f64(1.0 / B as f64);
         let mut mean = SVector::<T, N>::zeros();
         for col in x.column_iter() {
@@ -216,7 +223,12 @@ impl<T: Scalar, const N: usize, const EPS: u64, const MOMENTUM: u64>
         let eps = Self::eps();
         let one = <T as Scalar>::from_f64(1.0);
         let inv_std = var.map(|v| one / (v + eps).sqrt());
-        BatchNormTape { mean, var, inv_std }
+        BatchNormTape {
+            mean,
+            var,
+            inv_std,
+            batch: PhantomData,
+        }
     }
 
     /// `y = (x - mean) · (inv_std · γ) + β`, per feature.
@@ -251,7 +263,7 @@ impl<T: Scalar, const N: usize, const EPS: u64, const MOMENTUM: u64>
     fn backward_parts<const B: usize>(
         &self,
         x: &SMatrix<T, N, B>,
-        tape: &BatchNormTape<T, N>,
+        tape: &BatchNormTape<T, N, B>,
         dy: &SMatrix<T, N, B>,
         dx: InputGrad<'_, T, N, B>,
     ) -> (SVector<T, N>, SVector<T, N>) {
@@ -319,7 +331,7 @@ impl<T: Scalar, const N: usize, const EPS: u64, const MOMENTUM: u64> Layer<T, N,
     for BatchNorm<T, N, EPS, MOMENTUM>
 {
     type Grads = BatchNormGrads<T, N>;
-    type Tape<const B: usize> = BatchNormTape<T, N>;
+    type Tape<const B: usize> = BatchNormTape<T, N, B>;
 
     /// Evaluation mode: normalises with the running statistics.
     #[inline]
@@ -333,7 +345,7 @@ impl<T: Scalar, const N: usize, const EPS: u64, const MOMENTUM: u64> Layer<T, N,
         &self,
         x: &SMatrix<T, N, B>,
         y: &mut SMatrix<T, N, B>,
-        tape: &mut BatchNormTape<T, N>,
+        tape: &mut BatchNormTape<T, N, B>,
         _cx: &mut super::TrainCx<'_>,
     ) {
         training_batch::<B>();
@@ -346,7 +358,7 @@ impl<T: Scalar, const N: usize, const EPS: u64, const MOMENTUM: u64> Layer<T, N,
         &self,
         x: &SMatrix<T, N, B>,
         _y: &SMatrix<T, N, B>,
-        tape: &BatchNormTape<T, N>,
+        tape: &BatchNormTape<T, N, B>,
         dy: &SMatrix<T, N, B>,
         dx: InputGrad<'_, T, N, B>,
         grads: &mut BatchNormGrads<T, N>,
@@ -367,7 +379,7 @@ impl<T: Scalar, const N: usize, const EPS: u64, const MOMENTUM: u64> Layer<T, N,
         &mut self,
         x: &SMatrix<T, N, B>,
         _y: &SMatrix<T, N, B>,
-        tape: &BatchNormTape<T, N>,
+        tape: &BatchNormTape<T, N, B>,
         dy: &SMatrix<T, N, B>,
         dx: InputGrad<'_, T, N, B>,
         alpha: T,
@@ -380,7 +392,7 @@ impl<T: Scalar, const N: usize, const EPS: u64, const MOMENTUM: u64> Layer<T, N,
     /// Moves the running statistics towards the batch's (the variance made unbiased,
     /// `σ² B / (B - 1)`) and counts the batch, as PyTorch does in its training forward.
     #[inline]
-    fn update_buffers<const B: usize>(&mut self, tape: &BatchNormTape<T, N>) {
+    fn update_buffers<const B: usize>(&mut self, tape: &BatchNormTape<T, N, B>) {
         training_batch::<B>();
         let () = Self::HYPERPARAMETERS_VALID;
         let m = <T as Scalar>::from_f64(Self::MOMENTUM_F64);
@@ -516,7 +528,7 @@ mod tests {
                 assert!((y[(i, j)] - want).abs() < 1e-14, "y[{i},{j}]");
             }
         }
-        bn.update_buffers::<4>(&tape);
+        bn.update_buffers(&tape);
         assert_eq!(bn.num_batches_tracked, 1);
         let (mut rm, mut rv) = (start.running_mean, start.running_var);
         for i in 0..3 {
@@ -532,7 +544,7 @@ mod tests {
         assert_eq!((bn.weight, bn.bias), (start.weight, start.bias));
 
         bn.forward_train(&x2, &mut y, &mut tape, &mut TrainCx::none());
-        bn.update_buffers::<4>(&tape);
+        bn.update_buffers(&tape);
         assert_eq!(bn.num_batches_tracked, 2);
         let s2 = row_stats(&x2);
         for i in 0..3 {
@@ -558,7 +570,7 @@ mod tests {
             let want = (x[(i, 0)] - s[i].0) / (s[i].1 + 1e-2).sqrt();
             assert!((y[(i, 0)] - want).abs() < 1e-14);
         }
-        bn.update_buffers::<3>(&tape);
+        bn.update_buffers(&tape);
         for (i, (mean, _, unbiased)) in s.iter().enumerate() {
             assert!((bn.running_mean[i] - 0.5 * mean).abs() < 1e-15);
             assert!((bn.running_var[i] - (0.5 + 0.5 * unbiased)).abs() < 1e-15);
@@ -607,8 +619,8 @@ mod tests {
         b32.forward(&x32, &mut y32);
         assert!((y32.cast::<f64>() - y64).abs().max() < 1e-5);
         let (mut u64_, mut u32_) = (b64, b32);
-        u64_.update_buffers::<8>(&t64);
-        u32_.update_buffers::<8>(&t32);
+        u64_.update_buffers(&t64);
+        u32_.update_buffers(&t32);
         assert!(
             (u32_.running_var.cast::<f64>() - u64_.running_var)
                 .abs()

@@ -128,7 +128,12 @@ impl<T: Scalar, const N: usize> Layer<T, N, N> for Dropout<T> {
         let zero = <T as Scalar>::from_f64(0.0);
         match dx {
             InputGrad::Skip => {}
-            InputGrad::Write(dx) => dx.copy_from(&dy.component_mul(mask)),
+            InputGrad::Write(dx) => {
+                // Element by element: no N x B temporary on the stack.
+                for ((d, &g), &m) in dx.iter_mut().zip(dy.iter()).zip(mask.iter()) {
+                    *d = g * m;
+                }
+            }
             InputGrad::WriteReluGated(dx) => {
                 for (((d, &g), &m), &xv) in
                     dx.iter_mut().zip(dy.iter()).zip(mask.iter()).zip(x.iter())
