@@ -170,27 +170,32 @@ pub trait Parameters {
 ///
 /// # Safety
 /// Implementors must consist only of `Self::Scalar` values (for instance fields that are
-/// nalgebra `SMatrix<T, R, C>` with `T: Scalar`, which are plain arrays of `T`), zero-sized
-/// marker fields and padding. `network!` implements it for what it generates and proves
-/// at compile time that every field is a [`ZeroableField`].
+/// nalgebra `SMatrix<T, R, C>` with `T: Scalar`, which are plain arrays of `T`), primitive
+/// integers (buffers such as batch norm's `num_batches_tracked`), zero-sized marker fields
+/// and padding: exactly what [`ZeroableField`] admits. `network!` implements it for what it
+/// generates and proves at compile time that every field is a [`ZeroableField`].
 pub unsafe trait ZeroableParameters: Parameters + Sized {
     /// A value with every scalar zero, allocated on the heap without a stack temporary.
     fn boxed_zeroed() -> Box<Self> {
         let b = Box::<Self>::new_zeroed();
         // SAFETY: by the trait's contract `Self` consists only of `Self::Scalar` values
-        // (f32 or f64, see `Scalar`) and zero-sized fields; the all-zero bit pattern is a
-        // valid f32/f64 (+0.0), so the zeroed allocation is a valid, initialised `Self`.
+        // (f32 or f64, see `Scalar`), primitive integers and zero-sized fields; the all-zero
+        // bit pattern is a valid f32/f64 (+0.0) and a valid integer (0), so the zeroed
+        // allocation is a valid, initialised `Self`.
         unsafe { b.assume_init() }
     }
 }
 
 /// A field type of a generated network for which the all-zero bit pattern is a valid value
-/// (every scalar +0.0; padding bytes may hold anything). `network!` checks that each field
-/// of what it generates implements it, which proves its [`ZeroableParameters`] impl sound.
+/// (every scalar +0.0, every integer counter 0; padding bytes may hold anything). `network!`
+/// checks that each field of what it generates implements it, which proves its
+/// [`ZeroableParameters`] impl sound.
 ///
 /// # Safety
-/// Implementors must consist only of `f32`/`f64` values (through a `T: Scalar`), zero-sized
-/// fields and padding.
+/// Implementors must consist only of `f32`/`f64` values (through a `T: Scalar`), primitive
+/// unsigned or signed integers (a buffer such as batch norm's `num_batches_tracked`, for
+/// which all-zero bits are the value 0), zero-sized fields and padding: no references,
+/// pointers, `bool`s, `char`s, enums or `NonZero` types.
 pub unsafe trait ZeroableField {}
 
 // SAFETY: `Dense` is `repr(C)` over an `SMatrix<T, OUT, IN>` and an `SVector<T, OUT>`
@@ -209,6 +214,31 @@ unsafe impl<T: Scalar, const OUT: usize, const IN: usize> ZeroableField
 unsafe impl<T: Scalar> ZeroableField for crate::layers::PRelu<T> {}
 // SAFETY: zero-sized.
 unsafe impl<T: Scalar> ZeroableField for core::marker::PhantomData<T> {}
+// SAFETY: `BatchNorm` holds four `SVector<T, N>` (nalgebra `ArrayStorage`: plain arrays of
+// `T`, f32 or f64, for which all-zero bits are +0.0) and one `u64` (all-zero bits are 0),
+// plus padding; its hyper-parameters are const generics, not fields. No field has a niche
+// or an invalid bit pattern, so the zeroed value is a valid `BatchNorm` (every tensor 0,
+// `num_batches_tracked` 0).
+unsafe impl<T: Scalar, const N: usize, const EPS: u64, const MOMENTUM: u64> ZeroableField
+    for crate::layer::BatchNorm<T, N, EPS, MOMENTUM>
+{
+}
+// SAFETY: `BatchNormGrads` holds two `SVector<T, N>`, plain arrays of f32/f64 values.
+unsafe impl<T: Scalar, const N: usize> ZeroableField for crate::layer::BatchNormGrads<T, N> {}
+// SAFETY: `BatchNormTape` holds three `SVector<T, N>`, plain arrays of f32/f64 values, and a
+// zero-sized `PhantomData<[(); B]>`.
+unsafe impl<T: Scalar, const N: usize, const B: usize> ZeroableField
+    for crate::layer::BatchNormTape<T, N, B>
+{
+}
+// SAFETY: `LayerNorm` holds two `SVector<T, N>`, plain arrays of f32/f64 values; `EPS` is a
+// const generic, not a field.
+unsafe impl<T: Scalar, const N: usize, const EPS: u64> ZeroableField
+    for crate::layer::LayerNorm<T, N, EPS>
+{
+}
+// SAFETY: `LayerNormTape` holds two `SVector<T, B>`, plain arrays of f32/f64 values.
+unsafe impl<T: Scalar, const B: usize> ZeroableField for crate::layer::LayerNormTape<T, B> {}
 
 /// A zero matrix allocated directly on the heap, never on the stack (for batch buffers of
 /// large layers).

@@ -20,6 +20,9 @@
 //! | `prelu` | [`PRelu`](crate::layers::PRelu) | `weight [1]` |
 //! | `relu`, `tanh`, ... | [`Act`] over an [`Activation`](crate::activation::Activation) | none |
 //! | `softmax` | [`Softmax`] | none |
+//! | `batch_norm` | [`BatchNorm`] | `weight [N]`, `bias [N]`; buffers `running_mean [N]`, `running_var [N]`, `num_batches_tracked []` (int64) |
+//! | `layer_norm` | [`LayerNorm`] | `weight [N]`, `bias [N]` |
+//! | `dropout(p)` | [`Dropout`] | none |
 //!
 //! # Adding a layer kind
 //! A kind is one type implementing [`Layer`] (and [`Zeroed`] for its tape, if it keeps one;
@@ -28,9 +31,15 @@
 //! arguments, computes its output size and states its capabilities.
 
 mod act;
+mod batch_norm;
 mod dense;
+mod dropout;
+mod layer_norm;
 
 pub use act::{Act, Softmax};
+pub use batch_norm::{BatchNorm, BatchNormGrads, BatchNormTape, DEFAULT_EPS, DEFAULT_MOMENTUM};
+pub use dropout::Dropout;
+pub use layer_norm::{LayerNorm, LayerNormTape};
 
 use crate::loss::Loss;
 use crate::scalar::Scalar;

@@ -30,37 +30,67 @@ pub(crate) fn no_params<L, G>() -> ParamAccess<L, G> {
     }
 }
 
+/// Runs `f` with a training context: without a generator (`seed == None`), or with a
+/// generator seeded afresh from `seed`, so that every call draws the same numbers (the same
+/// dropout mask).
+fn with_cx<R>(seed: Option<u64>, f: impl FnOnce(&mut TrainCx<'_>) -> R) -> R {
+    let mut rng = seed.map(rand_chacha::ChaCha8Rng::seed_from_u64);
+    let mut cx = TrainCx {
+        rng: rng.as_mut().map(|r| r as &mut dyn rand::Rng),
+    };
+    f(&mut cx)
+}
+
 /// The loss `Σ r ⊙ y` with fixed random weights `r`, whose gradient dLoss/dy is `r`.
 fn loss_of<L, const I: usize, const O: usize, const B: usize>(
     layer: &L,
     x: &SMatrix<f64, I, B>,
     r: &SMatrix<f64, O, B>,
+    seed: Option<u64>,
 ) -> f64
 where
     L: Layer<f64, I, O>,
 {
     let mut y = SMatrix::<f64, O, B>::zeros();
     let mut tape = <L::Tape<B> as Zeroed>::zeroed();
-    layer.forward_train(x, &mut y, &mut tape, &mut TrainCx::none());
+    with_cx(seed, |cx| layer.forward_train(x, &mut y, &mut tape, cx));
     y.component_mul(r).sum()
 }
 
 /// Checks the input gradient (plain and ReLU-gated), the parameter gradients (written and
 /// added) and the fused SGD update of `layer` at the input `x` against central differences:
-/// relative error below `1e-6` wherever the function is smooth at `x`.
+/// relative error below `1e-6` wherever the function is smooth at `x`. Returns the largest
+/// relative error measured.
 pub(crate) fn check<L, const I: usize, const O: usize, const B: usize>(
     layer: &L,
     x: &SMatrix<f64, I, B>,
     params: ParamAccess<L, L::Grads>,
     zero_grads: fn() -> L::Grads,
-) where
+) -> f64
+where
+    L: Layer<f64, I, O> + Clone,
+{
+    check_seeded(layer, x, params, zero_grads, None)
+}
+
+/// [`check`] for a stochastic layer: every training forward pass gets a generator seeded
+/// afresh from `seed` (`None`: no generator, as [`check`]), so that every evaluation of the
+/// loss draws the same mask and the layer is a fixed function of its input.
+pub(crate) fn check_seeded<L, const I: usize, const O: usize, const B: usize>(
+    layer: &L,
+    x: &SMatrix<f64, I, B>,
+    params: ParamAccess<L, L::Grads>,
+    zero_grads: fn() -> L::Grads,
+    seed: Option<u64>,
+) -> f64
+where
     L: Layer<f64, I, O> + Clone,
 {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     let r = SMatrix::<f64, O, B>::from_fn(|_, _| rng.random_range(-1.0..1.0));
     let mut y = SMatrix::<f64, O, B>::zeros();
     let mut tape = <L::Tape<B> as Zeroed>::zeroed();
-    layer.forward_train(x, &mut y, &mut tape, &mut TrainCx::none());
+    with_cx(seed, |cx| layer.forward_train(x, &mut y, &mut tape, cx));
     let mut dx = SMatrix::<f64, I, B>::zeros();
     let mut grads = zero_grads();
     layer.backward(
@@ -73,26 +103,29 @@ pub(crate) fn check<L, const I: usize, const O: usize, const B: usize>(
         false,
     );
 
-    let close = |what: &str, analytic: f64, numeric: f64| {
+    let mut max_err = 0.0f64;
+    let mut close = |what: &str, analytic: f64, numeric: f64| {
         let err = (analytic - numeric).abs() / numeric.abs().max(analytic.abs()).max(1e-3);
         assert!(
             err < 1e-6,
             "{what}: analytic {analytic}, numeric {numeric} (relative error {err:e})"
         );
+        max_err = max_err.max(err);
     };
     let h = 1e-6;
     for k in 0..I * B {
         let (mut plus, mut minus) = (*x, *x);
         plus[k] += h;
         minus[k] -= h;
-        let numeric = (loss_of(layer, &plus, &r) - loss_of(layer, &minus, &r)) / (2.0 * h);
+        let numeric =
+            (loss_of(layer, &plus, &r, seed) - loss_of(layer, &minus, &r, seed)) / (2.0 * h);
         close(&format!("dLoss/dx[{k}]"), dx[k], numeric);
     }
     for k in 0..params.count {
         let (mut plus, mut minus) = (layer.clone(), layer.clone());
         *(params.get)(&mut plus, k) += h;
         *(params.get)(&mut minus, k) -= h;
-        let numeric = (loss_of(&plus, x, &r) - loss_of(&minus, x, &r)) / (2.0 * h);
+        let numeric = (loss_of(&plus, x, &r, seed) - loss_of(&minus, x, &r, seed)) / (2.0 * h);
         close(&format!("dLoss/dθ[{k}]"), (params.grad)(&grads, k), numeric);
     }
 
@@ -140,9 +173,10 @@ pub(crate) fn check<L, const I: usize, const O: usize, const B: usize>(
             "SGD parameter {k}: {got} vs {want}"
         );
     }
+    max_err
 }
 
-fn input<const I: usize, const B: usize>(seed: u64) -> SMatrix<f64, I, B> {
+pub(crate) fn input<const I: usize, const B: usize>(seed: u64) -> SMatrix<f64, I, B> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     // Away from the kinks at 0, so that the finite differences are smooth.
     SMatrix::from_fn(|_, _| {
