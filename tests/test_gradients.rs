@@ -55,7 +55,7 @@ check_activation!(softmax_inside, softmax);
 #[test]
 fn step_has_zero_gradient_below_it() {
     nn::network! { struct Net { input: 3, dense(5), step, dense(2) } }
-    let net = Net::<f64>::seeded(3);
+    let mut net = Net::<f64>::seeded(3);
     let (_, g) = net.loss_and_gradients(&batch(), &targets2(), &Mse);
     assert!(net.forward_batch(&batch()).iter().all(|v| v.is_finite()));
     assert_eq!(g.layer0.weight.abs().max(), 0.0);
@@ -108,7 +108,7 @@ fn binary_cross_entropy_fused_and_unfused() {
     nn::network! { struct Fused { input: 3, dense(6), relu, dense(2), sigmoid } }
     // `identity` after `sigmoid` disables the fused path: plain BCE on probabilities.
     nn::network! { struct Plain { input: 3, dense(6), relu, dense(2), sigmoid, identity } }
-    let fused = Fused::<f64>::seeded(2);
+    let mut fused = Fused::<f64>::seeded(2);
     let report = check_network(&fused, &batch(), &y, &BinaryCrossEntropy, H);
     assert!(report.max_relative_error() < TOL, "{report}");
     let mut plain = Plain::<f64>::zeros();
@@ -139,7 +139,7 @@ fn cross_entropy_fused_and_unfused() {
     let y = nn::loss::one_hot_batch::<f64, 3, 4>(&[0, 2, 1, 2]).unwrap();
     nn::network! { struct Fused { input: 3, dense(6), sigmoid, dense(3), softmax } }
     nn::network! { struct Plain { input: 3, dense(6), sigmoid, dense(3), softmax, identity } }
-    let fused = Fused::<f64>::seeded(4);
+    let mut fused = Fused::<f64>::seeded(4);
     let report = check_network(&fused, &batch(), &y, &CrossEntropy, H);
     assert!(report.max_relative_error() < TOL, "{report}");
     let mut plain = Plain::<f64>::zeros();
@@ -287,7 +287,7 @@ fn training_without_a_tape_equals_the_tape_path() {
         }
     }
     fn check<T: nn::Scalar>() {
-        let net = Pairs::<T>::seeded(5);
+        let mut net = Pairs::<T>::seeded(5);
         let v = |n: usize| <T as nn::Scalar>::from_f64(((n * 37) % 23) as f64 / 11.5 - 1.0);
         let x = SMatrix::<T, 40, 9>::from_fn(|i, j| v(i * 9 + j));
         let y = SMatrix::<T, 4, 9>::from_fn(|i, j| v(i + 3 * j + 1));

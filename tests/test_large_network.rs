@@ -33,7 +33,7 @@ fn big_network_on_a_2mib_stack() {
         "the network alone is larger than the stack"
     );
     on_small_stack(|| {
-        let net = Big::<f32>::boxed_seeded(3);
+        let mut net = Big::<f32>::boxed_seeded(3);
         let x = SMatrix::<f32, 784, 4>::from_fn(|i, j| ((i + 3 * j) % 17) as f32 / 17.0);
         let y = nn::loss::one_hot_batch::<f32, 10, 4>(&[1, 3, 5, 7]).unwrap();
         let p = net.forward_batch(&x);
@@ -55,7 +55,6 @@ fn big_network_on_a_2mib_stack() {
         assert!(loss.is_finite() && loss > 0.0);
         assert!(grads.norm() > 0.0);
         // A gradient-descent step through the Parameters trait, in place.
-        let mut net = net;
         net.add_scaled_gradients(&grads, -0.1);
         assert!(net.loss(&x, &y, &CrossEntropy) < loss);
         let mut copy = Big::<f32>::boxed_zeros();

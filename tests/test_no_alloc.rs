@@ -53,7 +53,7 @@ nn::network! { struct Bin { input: 4, dense(8), tanh, dense(1), sigmoid } }
 
 #[test]
 fn hot_path_does_not_allocate() {
-    let net = Net::<f32>::seeded(1);
+    let mut net = Net::<f32>::seeded(1);
     let mut grads = Net::<f32>::zero_gradients();
     let x = SMatrix::<f32, 8, 32>::from_fn(|i, j| ((i * 7 + j * 3) % 11) as f32 / 11.0 - 0.5);
     let y = nn::loss::one_hot_batch::<f32, 4, 32>(&std::array::from_fn(|j| j % 4)).unwrap();
@@ -75,7 +75,7 @@ fn hot_path_does_not_allocate() {
     });
     assert_eq!(n, 0, "the hot path allocated {n} times");
 
-    let bin = Bin::<f64>::seeded(2);
+    let mut bin = Bin::<f64>::seeded(2);
     let mut g = Bin::<f64>::zero_gradients();
     let xb = SMatrix::<f64, 4, 5>::from_element(0.3);
     let yb = SMatrix::<f64, 1, 5>::from_element(1.0);
@@ -131,4 +131,30 @@ fn training_steps_do_not_allocate() {
         count(&small, 1, RmsProp::new(1e-3)),
         count(&small, 3, RmsProp::new(1e-3))
     );
+}
+
+nn::network! {
+    /// Every layer kind beyond the MLP: layer normalisation and dropout (which draws its
+    /// masks in training).
+    struct Kinds { input: 6, dense(8), layer_norm, relu, dropout(0.3), dense(4), prelu, dense(3), softmax }
+}
+
+#[test]
+fn every_layer_kind_runs_without_allocating() {
+    let mut net = Kinds::<f32>::seeded(2);
+    let x = SMatrix::<f32, 6, 16>::from_fn(|r, c| (r as f32 - c as f32) * 0.1);
+    let y = SMatrix::<f32, 3, 16>::from_fn(|r, c| if c % 3 == r { 1.0 } else { 0.0 });
+    let mut g = Kinds::<f32>::zero_gradients();
+    let n = allocations_in(|| {
+        let _ = net.forward_batch(&x);
+        let tape = net.forward_tape(&x);
+        let _ = net.backward(&tape, &y, &mut g);
+        net.update_buffers(&tape);
+        let _ = net.loss_and_gradients_into(&x, &y, &CrossEntropy, &mut g);
+        let _ = net.accumulate_gradients(&x, &y, &CrossEntropy, &mut g);
+        let _ = net.training_loss(&x, &y, &CrossEntropy);
+        let _ = net.loss(&x, &y, &CrossEntropy);
+        let _ = net.sgd_step(&x, &y, &CrossEntropy, 0.01);
+    });
+    assert_eq!(n, 0, "{n} allocations");
 }

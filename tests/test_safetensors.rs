@@ -96,7 +96,7 @@ fn tensor_names_follow_nn_sequential() {
 
 #[test]
 fn round_trip_and_cross_dtype() {
-    let net = Quadrants::<f64>::seeded(3);
+    let mut net = Quadrants::<f64>::seeded(3);
     let bytes = net.to_safetensors_bytes().unwrap();
     let mut back = Quadrants::<f64>::zeros();
     back.load_safetensors_bytes(&bytes).unwrap();

@@ -43,20 +43,26 @@ pub fn plan(net: &Network) -> Plan {
 
 fn make(caps: &[Caps]) -> Plan {
     let n = caps.len();
+    // Inference skips the layers that are the identity there (dropout), so that a
+    // producer and an activation on either side of one still fuse.
+    let live: Vec<usize> = (0..n).filter(|&i| !caps[i].identity_in_inference).collect();
     let mut infer = Vec::new();
-    let mut i = 0;
-    while i < n {
-        if caps[i].producer && i + 1 < n && caps[i + 1].epilogue {
-            infer.push(Infer::Fused(i, i + 1));
-            i += 2;
-            continue;
+    let mut k = 0;
+    while k < live.len() {
+        let i = live[k];
+        if let Some(&j) = live.get(k + 1) {
+            if caps[i].producer && caps[j].epilogue {
+                infer.push(Infer::Fused(i, j));
+                k += 2;
+                continue;
+            }
         }
         infer.push(if caps[i].in_place {
             Infer::InPlace(i)
         } else {
             Infer::Plain(i)
         });
-        i += 1;
+        k += 1;
     }
     // A fused pair must not end the network: the loss reads the final layer's input
     // (a fused head does), which fusion does not store.
@@ -173,6 +179,23 @@ mod tests {
         assert_eq!(p.train_fused, vec![false; 4]);
         // The dense layer after the ReLU still passes its gradient through it.
         assert_eq!(p.gated, vec![false, false, false, true]);
+    }
+
+    fn dropout() -> Caps {
+        Caps {
+            in_place: true,
+            tape: true,
+            stochastic: true,
+            identity_in_inference: true,
+            ..Caps::default()
+        }
+    }
+
+    #[test]
+    fn dropout_is_skipped_in_inference_and_stops_training_fusion() {
+        let p = make(&[dense(), dropout(), relu(), dense(), dropout()]);
+        assert_eq!(p.infer, vec![Infer::Fused(0, 2), Infer::Plain(3)]);
+        assert_eq!(p.train_fused, vec![false; 5]);
     }
 
     #[test]

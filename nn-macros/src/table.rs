@@ -36,6 +36,16 @@ pub struct Caps {
     pub train_is_inference: bool,
     /// The He gain it asks of the producer before it (`None`: Glorot).
     pub init_gain: Option<f64>,
+    /// Keeps a tape (`Layer::Tape` other than `()`) from its training forward pass.
+    pub tape: bool,
+    /// Has running statistics that `Layer::update_buffers` moves after a training step.
+    pub buffers: bool,
+    /// Draws from the training context's generator (dropout): the network keeps a
+    /// dropout stream.
+    pub stochastic: bool,
+    /// Is the identity in inference (dropout): inference skips it, so the layers around
+    /// it may fuse.
+    pub identity_in_inference: bool,
 }
 
 /// A parameter tensor of a kind, named relative to the layer.
@@ -119,6 +129,16 @@ pub const TABLE: &[Entry] = &[
         name: "elu",
         aliases: &[],
         resolve: elu,
+    },
+    Entry {
+        name: "dropout",
+        aliases: &[],
+        resolve: dropout,
+    },
+    Entry {
+        name: "layer_norm",
+        aliases: &["layernorm", "ln"],
+        resolve: layer_norm,
     },
     act("gelu", &[]),
     act("softplus", &[]),
@@ -468,6 +488,99 @@ fn dense(cx: &mut Cx<'_>) -> Option<Resolved> {
             producer: true,
             gates_input: true,
             train_is_inference: true,
+            ..Caps::default()
+        },
+        describe,
+    })
+}
+
+/// `dropout(p)`: PyTorch's `nn.Dropout(p)`, inverted (kept values scaled by `1/(1-p)` in
+/// training), the identity in inference; `p` defaults to 0.5.
+fn dropout(cx: &mut Cx<'_>) -> Option<Resolved> {
+    let p_drop = cx.number("drop probability", &["p"], 0.5);
+    if p_drop.is_finite() && !(0.0..1.0).contains(&p_drop) {
+        let msg = format!(
+            "{}: the drop probability must be at least 0 and below 1, not {p_drop}",
+            cx.what
+        );
+        cx.errors.push(cx.args_span, msg);
+    }
+    let p = cx.p;
+    let v = float(p_drop);
+    Some(Resolved {
+        outputs: cx.prev.unwrap_or(0),
+        ty: quote!(#p::layer::Dropout<T>),
+        value: Some(quote!(#p::layer::Dropout::<T>::new(#v))),
+        tensors: Vec::new(),
+        caps: Caps {
+            in_place: true,
+            tape: true,
+            stochastic: true,
+            identity_in_inference: true,
+            ..Caps::default()
+        },
+        describe: format!("dropout({p_drop})"),
+    })
+}
+
+/// `layer_norm(eps = 1e-5)`: PyTorch's `nn.LayerNorm(N)` over each sample's `N` features,
+/// with a learnable scale and shift.
+fn layer_norm(cx: &mut Cx<'_>) -> Option<Resolved> {
+    let what = cx.what;
+    let mut eps = 1e-5;
+    for a in cx.args {
+        match a {
+            Arg::KeyValue { key, value } if key == "eps" => match value {
+                Lit::Float(f) => eps = f.base10_parse::<f64>().unwrap_or(eps),
+                Lit::Int(i) => eps = i.base10_parse::<f64>().unwrap_or(eps),
+                other => cx.errors.push(
+                    other.span(),
+                    format!("{what}: `eps` is the number added to the variance, e.g. `eps = 1e-5`"),
+                ),
+            },
+            Arg::KeyValue { key, .. } => cx.errors.push(
+                key.span(),
+                format!("{what}: unknown option `{key}` for `layer_norm`; the only option is `eps = ..`"),
+            ),
+            other => cx.errors.push(
+                other.span(),
+                format!("{what}: `layer_norm` normalises the size flowing in and takes only `eps = ..`"),
+            ),
+        }
+    }
+    if !(eps.is_finite() && eps >= 0.0) {
+        cx.errors.push(
+            cx.args_span,
+            format!("{what}: `eps` must be a finite number >= 0"),
+        );
+    }
+    let n = cx.prev.unwrap_or(0);
+    let p = cx.p;
+    let (nl, bits) = (lit(n), proc_macro2::Literal::u64_suffixed(eps.to_bits()));
+    let describe = if eps == 1e-5 {
+        "layer_norm".to_string()
+    } else {
+        format!("layer_norm(eps = {eps:e})")
+    };
+    Some(Resolved {
+        outputs: n,
+        ty: quote!(#p::layer::LayerNorm<T, #nl, #bits>),
+        value: None,
+        tensors: vec![
+            TensorSpec {
+                member: "weight",
+                shape: vec![n],
+                kind: "NormScale",
+            },
+            TensorSpec {
+                member: "bias",
+                shape: vec![n],
+                kind: "Bias",
+            },
+        ],
+        caps: Caps {
+            in_place: true,
+            tape: true,
             ..Caps::default()
         },
         describe,

@@ -101,18 +101,23 @@ where
 {
     let mut tensors = Vec::new();
     let mut grads = N::Gradients::boxed_zeroed();
-    net.accumulate_gradients(x, y, loss, &mut grads);
+    // Training mode, on a copy: a training step moves running statistics and the dropout
+    // stream, which the finite differences (of `training_loss`, which changes nothing)
+    // must not see.
     let mut probe = N::boxed_zeroed();
     probe.copy_from(net);
+    let mut work = N::boxed_zeroed();
+    work.copy_from(net);
+    work.accumulate_gradients(x, y, loss, &mut grads);
     for t in 0..N::TENSORS {
         let len = probe.tensor(t).len();
         let mut numeric = vec![0.0; len];
         for (e, slot) in numeric.iter_mut().enumerate() {
             let orig = probe.tensor(t)[e];
             probe.tensor_mut(t)[e] = orig + h;
-            let plus = probe.loss(x, y, loss);
+            let plus = probe.training_loss(x, y, loss);
             probe.tensor_mut(t)[e] = orig - h;
-            let minus = probe.loss(x, y, loss);
+            let minus = probe.training_loss(x, y, loss);
             probe.tensor_mut(t)[e] = orig;
             *slot = (plus - minus) / (2.0 * h);
         }
@@ -124,19 +129,19 @@ where
         });
     }
     // Input gradient.
-    let tape = net.forward_tape(x);
+    let tape = probe.forward_tape(x);
     let mut d_out = SMatrix::<f64, OUT, B>::zeros();
     loss.gradient(N::tape_output(&tape), y, &mut d_out);
     let mut scratch = N::Gradients::boxed_zeroed();
-    let dx = net.backward(&tape, &d_out, &mut scratch);
+    let dx = probe.backward(&tape, &d_out, &mut scratch);
     let mut xp = *x;
     let mut numeric = vec![0.0; IN * B];
     for (e, slot) in numeric.iter_mut().enumerate() {
         let orig = xp.as_slice()[e];
         xp.as_mut_slice()[e] = orig + h;
-        let plus = net.loss(&xp, y, loss);
+        let plus = probe.training_loss(&xp, y, loss);
         xp.as_mut_slice()[e] = orig - h;
-        let minus = net.loss(&xp, y, loss);
+        let minus = probe.training_loss(&xp, y, loss);
         xp.as_mut_slice()[e] = orig;
         *slot = (plus - minus) / (2.0 * h);
     }

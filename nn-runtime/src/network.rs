@@ -26,6 +26,18 @@ pub trait Trainable: Parameters + ZeroableParameters {
 
 /// A network with `IN` inputs and `OUT` outputs.
 ///
+/// # Modes
+/// Inference methods ([`forward`](Self::forward), [`forward_batch`](Self::forward_batch),
+/// [`loss`](Self::loss)) run in **evaluation mode**: batch normalisation uses its running
+/// statistics, dropout is the identity. Training methods
+/// ([`accumulate_gradients`](Self::accumulate_gradients),
+/// [`loss_and_gradients_into`](Self::loss_and_gradients_into), [`sgd_step`](Self::sgd_step))
+/// run in **training mode**, as PyTorch's `model.train()`: batch statistics and a dropout
+/// mask, after which the running statistics are updated and the dropout stream moves on;
+/// they take `&mut self` for that reason. [`forward_tape`](Self::forward_tape) and
+/// [`training_loss`](Self::training_loss) run in training mode without changing the
+/// network; [`update_buffers`](Self::update_buffers) then commits a tape's step.
+///
 /// Generated networks have the same methods as inherent methods too, so most users never
 /// import this trait; it exists for generic code. Shapes are part of every signature: a
 /// batch is an `SMatrix<T, IN, B>` with one column per sample.
@@ -46,6 +58,21 @@ pub trait Network<const IN: usize, const OUT: usize>: Trainable {
 
     /// A training forward pass that records what [`backward`](Self::backward) needs.
     fn forward_tape<const B: usize>(&self, x: &SMatrix<Self::Scalar, IN, B>) -> Self::Tape<B>;
+
+    /// Commits the training step recorded in `tape`: updates the running statistics (batch
+    /// normalisation) and moves the dropout stream on, as the training methods do after
+    /// their forward pass. Does nothing for a network without such layers.
+    fn update_buffers<const B: usize>(&mut self, tape: &Self::Tape<B>);
+
+    /// The loss on a batch in training mode (batch statistics, the dropout mask of the
+    /// next training step), changing nothing: what finite-difference checks of the training
+    /// gradients differentiate.
+    fn training_loss<const B: usize, L: Loss<Self::Scalar>>(
+        &self,
+        x: &SMatrix<Self::Scalar, IN, B>,
+        y: &SMatrix<Self::Scalar, OUT, B>,
+        loss: &L,
+    ) -> Self::Scalar;
 
     /// The network's output recorded in a tape.
     fn tape_output<const B: usize>(tape: &Self::Tape<B>) -> &SMatrix<Self::Scalar, OUT, B>;
@@ -73,7 +100,7 @@ pub trait Network<const IN: usize, const OUT: usize>: Trainable {
     /// network ends in `softmax` and the loss is cross-entropy, or `sigmoid` and binary
     /// cross-entropy.
     fn accumulate_gradients<const B: usize, L: Loss<Self::Scalar>>(
-        &self,
+        &mut self,
         x: &SMatrix<Self::Scalar, IN, B>,
         y: &SMatrix<Self::Scalar, OUT, B>,
         loss: &L,
@@ -94,7 +121,7 @@ pub trait Network<const IN: usize, const OUT: usize>: Trainable {
     /// (This default zeroes `grads` and adds; generated networks write each gradient
     /// once.)
     fn loss_and_gradients_into<const B: usize, L: Loss<Self::Scalar>>(
-        &self,
+        &mut self,
         x: &SMatrix<Self::Scalar, IN, B>,
         y: &SMatrix<Self::Scalar, OUT, B>,
         loss: &L,

@@ -16,6 +16,9 @@ pub enum TensorKind {
     Bias,
     /// The learnable negative slope of a PReLU activation.
     PReluSlope,
+    /// The learnable scale (γ, PyTorch's `weight`) of a normalisation layer: not decayed
+    /// by default, as it multiplies a normalised value.
+    NormScale,
 }
 
 impl TensorKind {
@@ -239,6 +242,9 @@ unsafe impl<T: Scalar, const N: usize, const EPS: u64> ZeroableField
 }
 // SAFETY: `LayerNormTape` holds two `SVector<T, B>`, plain arrays of f32/f64 values.
 unsafe impl<T: Scalar, const B: usize> ZeroableField for crate::layer::LayerNormTape<T, B> {}
+
+// SAFETY: `DropoutStream` is two `u64`s, for which all-zero bits are the value 0.
+unsafe impl ZeroableField for crate::layer::DropoutStream {}
 
 /// A zero matrix allocated directly on the heap, never on the stack (for batch buffers of
 /// large layers).

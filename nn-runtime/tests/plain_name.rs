@@ -10,7 +10,7 @@ nn_runtime::network! {
 
 #[test]
 fn works_under_the_plain_name() {
-    let net = Plain::<f64>::seeded(1);
+    let mut net = Plain::<f64>::seeded(1);
     let p = net.forward(&SVector::<f64, 2>::new(0.5, -0.5));
     assert!((p.sum() - 1.0).abs() < 1e-12);
     let y = nn_runtime::loss::one_hot_batch::<f64, 2, 1>(&[1]).unwrap();

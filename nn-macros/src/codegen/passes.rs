@@ -31,6 +31,11 @@ fn out_ref(i: usize) -> Ident {
     format_ident!("__nn_o{}", i)
 }
 
+/// The name of the reference to layer `i`'s tape.
+fn tape_ref(i: usize) -> Ident {
+    format_ident!("__nn_p{}", i)
+}
+
 fn out_field(i: usize) -> Ident {
     format_ident!("out{}", i)
 }
@@ -74,6 +79,43 @@ impl Ctx<'_> {
         match &l.value {
             None => quote!(&mut __nn_grads.#f),
             Some(_) => quote!(&mut #p::layer::NoGrads),
+        }
+    }
+
+    /// The layer's tape in the training passes: `__nn_p{i}` for a kind that keeps one
+    /// (a reference parameter of the passes), else `()`.
+    fn tape_arg(&self, l: &Layer, mutable: bool) -> TokenStream {
+        match (l.caps.tape, mutable) {
+            (true, true) => {
+                let r = tape_ref(l.index);
+                quote!(&mut *#r)
+            }
+            (true, false) => {
+                let r = tape_ref(l.index);
+                quote!(&*#r)
+            }
+            (false, true) => quote!(&mut ()),
+            (false, false) => quote!(&()),
+        }
+    }
+
+    /// The type of the layer's tape for a batch of `B`.
+    fn tape_type(&self, l: &Layer) -> TokenStream {
+        let tr = self.layer(l);
+        quote!(#tr::Tape<B>)
+    }
+
+    /// The training context of the passes: the dropout stream's generator for the next
+    /// step if the network has a stochastic layer.
+    fn train_cx(&self) -> TokenStream {
+        let p = &self.p;
+        if self.net.layers.iter().any(|l| l.caps.stochastic) {
+            quote! {
+                let mut __nn_gen = self.__nn_stream.rng();
+                let mut __nn_cx = #p::layer::TrainCx { rng: ::core::option::Option::Some(&mut __nn_gen) };
+            }
+        } else {
+            quote!(let mut __nn_cx = #p::layer::TrainCx::none();)
         }
     }
 
@@ -138,7 +180,11 @@ fn forward_body(cx: &Ctx<'_>, plan: &Plan) -> TokenStream {
             }
         }
     }
-    let cur = cur.expect("a valid network has a layer");
+    // A network of layers that are all the identity in inference returns its input.
+    let cur = match cur {
+        Some(c) => quote!(#c),
+        None => quote!(::core::clone::Clone::clone(__nn_x)),
+    };
     quote! {
         #(#body)*
         #cur
@@ -149,10 +195,11 @@ fn forward_body(cx: &Ctx<'_>, plan: &Plan) -> TokenStream {
 /// `__nn_fill`, whose parameters are `__nn_in0` and `&mut` references to the outputs).
 /// A layer the plan fuses (`fused[i]`) writes its epilogue activation's output, and the
 /// activation is skipped.
-fn fill_body(cx: &Ctx<'_>, fused: &[bool]) -> TokenStream {
+/// With `train == false`, evaluation mode: every layer's inference `forward`, no tape.
+fn fill_body(cx: &Ctx<'_>, fused: &[bool], train: bool) -> TokenStream {
     let p = &cx.p;
     let layers = &cx.net.layers;
-    let mut body = vec![quote!(let mut __nn_cx = #p::layer::TrainCx::none();)];
+    let mut body = vec![if train { cx.train_cx() } else { quote!() }];
     for l in layers {
         let i = l.index;
         if i > 0 && fused[i - 1] {
@@ -165,12 +212,17 @@ fn fill_body(cx: &Ctx<'_>, fused: &[bool]) -> TokenStream {
             let (il, ol) = (lit(l.inputs), lit(l.outputs));
             let ev = cx.epilogue_value(&layers[i + 1]);
             body.push(quote!(<#ty as #p::layer::FusedForward<T, #il, #ol>>::forward_fused(#st, &#src, &#ev, &mut #next);));
+        } else if train {
+            let (tr, dst, tp) = (cx.layer(l), tape_output(i), cx.tape_arg(l, true));
+            body.push(quote!(#tr::forward_train(#st, &#src, &mut #dst, #tp, &mut __nn_cx);));
         } else {
             let (tr, dst) = (cx.layer(l), tape_output(i));
-            body.push(quote!(#tr::forward_train(#st, &#src, &mut #dst, &mut (), &mut __nn_cx);));
+            body.push(quote!(#tr::forward(#st, &#src, &mut #dst);));
         }
     }
-    body.push(quote!(let _ = &mut __nn_cx;));
+    if train {
+        body.push(quote!(let _ = &mut __nn_cx;));
+    }
     quote!(#(#body)*)
 }
 
@@ -234,11 +286,13 @@ fn chain_body(cx: &Ctx<'_>, plan: &Plan, sink: Sink) -> TokenStream {
         body.push(match sink {
             Sink::Grads => {
                 let (st, g) = (cx.state(l), cx.grads_of(l));
-                quote!(#tr::backward(#st, &#input, &#out, &(), #cur, #dx, #g, __nn_acc);)
+                let tp = cx.tape_arg(l, false);
+                quote!(#tr::backward(#st, &#input, &#out, #tp, #cur, #dx, #g, __nn_acc);)
             }
             Sink::Sgd => {
                 let st = cx.state_mut(l);
-                quote!(#tr::backward_sgd(#st, &#input, &#out, &(), #cur, #dx, __nn_alpha);)
+                let tp = cx.tape_arg(l, false);
+                quote!(#tr::backward_sgd(#st, &#input, &#out, #tp, #cur, #dx, __nn_alpha);)
             }
         });
         cur = quote!(&#prev);
@@ -260,8 +314,9 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
     });
     let forward = forward_body(cx, &plan);
     let fused_layers = &plan.train_fused;
-    let fill = fill_body(cx, &vec![false; n]);
-    let fill_train = fill_body(cx, fused_layers);
+    let fill = fill_body(cx, &vec![false; n], true);
+    let fill_train = fill_body(cx, fused_layers, true);
+    let fill_eval = fill_body(cx, fused_layers, false);
     let chain = chain_body(cx, &plan, Sink::Grads);
     let sgd_chain = chain_body(cx, &plan, Sink::Sgd);
     let last_in = tape_input(n - 1);
@@ -281,7 +336,39 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             quote!(#p::SMatrix<T, #o, { B }>)
         })
         .collect();
-    let out_refs = &refs[1..];
+    let out_refs = refs[1..].to_vec();
+    // The layers that keep a tape, their references (after the outputs in every pass's
+    // parameters), types and fields of the generated tape.
+    let taped: Vec<&Layer> = net.layers.iter().filter(|l| l.caps.tape).collect();
+    let tp_refs: Vec<Ident> = taped.iter().map(|l| tape_ref(l.index)).collect();
+    let tp_types: Vec<TokenStream> = taped.iter().map(|l| cx.tape_type(l)).collect();
+    let tp_fields: Vec<Ident> = taped
+        .iter()
+        .map(|l| format_ident!("tape{}", l.index))
+        .collect();
+    let tp_locals: Vec<Ident> = taped
+        .iter()
+        .map(|l| format_ident!("__nn_tp{}", l.index))
+        .collect();
+    let zeroed = quote!(<_ as #p::layer::Zeroed>::zeroed());
+    let refs: Vec<Ident> = refs.iter().chain(&tp_refs).cloned().collect();
+    // After a training forward pass: the running statistics from the tapes, and the
+    // dropout stream one step on.
+    let buffer_updates: Vec<TokenStream> = net
+        .layers
+        .iter()
+        .filter(|l| l.caps.buffers)
+        .map(|l| {
+            let (tr, f, r) = (cx.layer(l), &l.field, tape_ref(l.index));
+            quote!(#tr::update_buffers(&mut self.#f, #r);)
+        })
+        .chain(
+            net.layers
+                .iter()
+                .any(|l| l.caps.stochastic)
+                .then(|| quote!(self.__nn_stream.advance();)),
+        )
+        .collect();
     let out_fields: Vec<Ident> = net.layers.iter().map(|l| out_field(l.index)).collect();
     let local_zeros: Vec<TokenStream> = net.layers.iter().map(|l| cx.zeros(l.outputs)).collect();
     // Without a tape: locals for the outputs that are stored (a fused dense layer's output
@@ -293,18 +380,28 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
         .map(|&i| format_ident!("__nn_t{}", i))
         .collect();
     let stored_zeros = stored.iter().map(|&i| &local_zeros[i]);
-    let stored_refs = stored.iter().map(|&i| &out_refs[i]);
-    let stored_types = stored.iter().map(|&i| &out_types[i]);
+    let stored_refs: Vec<&Ident> = stored.iter().map(|&i| &out_refs[i]).collect();
+    let stored_types: Vec<&TokenStream> = stored.iter().map(|&i| &out_types[i]).collect();
     let all_locals =
         (0..n).map(|i| format_ident!("__nn_t{}", if fused_layers[i] { i + 1 } else { i }));
+    let all_locals: Vec<Ident> = all_locals.collect();
     let fill_locals = quote! {
         #(let mut #locals = #stored_zeros;)*
-        self.__nn_fill_train(__nn_x, #(&mut #locals),*);
-        let (#(#refs),*) = (__nn_x, #(&#all_locals),*);
+        #(let mut #tp_locals = #zeroed;)*
+        self.__nn_fill_train(__nn_x, #(&mut #locals,)* #(&mut #tp_locals),*);
+        let (#(#refs),*) = (__nn_x, #(&#all_locals,)* #(&#tp_locals),*);
+        let __nn_out = &#last_out;
+    };
+    let stored_zeros: Vec<&TokenStream> = stored.iter().map(|&i| &local_zeros[i]).collect();
+    let eval_refs = &refs[..n + 1];
+    let fill_eval_locals = quote! {
+        #(let mut #locals = #stored_zeros;)*
+        self.__nn_fill_eval(__nn_x, #(&mut #locals),*);
+        let (#(#eval_refs),*) = (__nn_x, #(&#all_locals),*);
         let __nn_out = &#last_out;
     };
     let tape_refs = quote! {
-        let (#(#refs),*) = (&__nn_tape.input, #(&__nn_tape.#out_fields),*);
+        let (#(#refs),*) = (&__nn_tape.input, #(&__nn_tape.#out_fields,)* #(&__nn_tape.#tp_fields),*);
     };
 
     // dLoss/dOutput -> the chain's start, through the loss's head if there is one.
@@ -400,17 +497,31 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
                 let mut __nn_tape = #tape::<T, { B }> {
                     input: ::core::clone::Clone::clone(x),
                     #(#out_fields: #local_zeros,)*
+                    #(#tp_fields: #zeroed,)*
                 };
-                self.__nn_fill(x, #(&mut __nn_tape.#out_fields),*);
+                self.__nn_fill(x, #(&mut __nn_tape.#out_fields,)* #(&mut __nn_tape.#tp_fields),*);
                 __nn_tape
             }
 
-            fn __nn_fill<const B: usize>(&self, __nn_in0: &#xin, #(#out_refs: &mut #out_types),*) {
+            /// Commits the training step recorded in `tape`: updates the running statistics
+            /// and moves the dropout stream on, as the training methods do after their
+            /// forward pass.
+            pub fn update_buffers<const B: usize>(&mut self, tape: &#tape<T, { B }>) {
+                let _ = tape;
+                #(let #tp_refs = &tape.#tp_fields;)*
+                #(#buffer_updates)*
+            }
+
+            fn __nn_fill<const B: usize>(&self, __nn_in0: &#xin, #(#out_refs: &mut #out_types,)* #(#tp_refs: &mut #tp_types),*) {
                 #fill
             }
 
-            fn __nn_fill_train<const B: usize>(&self, __nn_in0: &#xin, #(#stored_refs: &mut #stored_types),*) {
+            fn __nn_fill_train<const B: usize>(&self, __nn_in0: &#xin, #(#stored_refs: &mut #stored_types,)* #(#tp_refs: &mut #tp_types),*) {
                 #fill_train
+            }
+
+            fn __nn_fill_eval<const B: usize>(&self, __nn_in0: &#xin, #(#stored_refs: &mut #stored_types),*) {
+                #fill_eval
             }
 
             /// Back-propagates `d_output` (dLoss/dOutput for the batch recorded in `tape`):
@@ -443,6 +554,7 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
                 &self,
                 __nn_in0: &#xin,
                 #(#out_refs: &#out_types,)*
+                #(#tp_refs: &#tp_types,)*
                 __nn_d: &#chain_d,
                 __nn_grads: &mut #grads<T>,
                 __nn_dx: ::core::option::Option<&mut #xin>,
@@ -456,6 +568,7 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
                 &mut self,
                 __nn_in0: &#xin,
                 #(#out_refs: &#out_types,)*
+                #(#tp_refs: &#tp_types,)*
                 __nn_d: &#chain_d,
                 __nn_lr: T,
             ) {
@@ -469,28 +582,41 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             /// [`CrossEntropy`](#k::loss::CrossEntropy), or a final `sigmoid` with
             /// [`BinaryCrossEntropy`](#k::loss::BinaryCrossEntropy), uses the fused,
             /// numerically stable gradient `(p - y) / n`.
-            pub fn #m_accumulate<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> T {
+            pub fn #m_accumulate<const B: usize, L: #p::Loss<T>>(&mut self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> T {
                 self.__nn_accumulate(x, y, loss, grads, ::core::option::Option::None, true)
             }
 
             /// Like [`accumulate_gradients`](Self::accumulate_gradients), and also returns
             /// dLoss/dInput through the same (fused where it applies) path: what a GAN's
             /// generator or an adversarial example needs.
-            pub fn #m_accumulate_input<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> (T, #xin) {
+            pub fn #m_accumulate_input<const B: usize, L: #p::Loss<T>>(&mut self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> (T, #xin) {
                 let mut __nn_dx = #p::SMatrix::<T, #inputs, { B }>::zeros();
                 let __nn_value = self.__nn_accumulate(x, y, loss, grads, ::core::option::Option::Some(&mut __nn_dx), true);
                 (__nn_value, __nn_dx)
             }
 
-            fn __nn_accumulate<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>, __nn_dx: ::core::option::Option<&mut #xin>, __nn_acc: bool) -> T {
+            fn __nn_accumulate<const B: usize, L: #p::Loss<T>>(&mut self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>, __nn_dx: ::core::option::Option<&mut #xin>, __nn_acc: bool) -> T {
                 let (__nn_x, __nn_loss, __nn_y, __nn_grads) = (x, loss, y, grads);
                 #fill_locals
-                #loss_and_start
+                let __nn_value = { #loss_and_start };
+                #(#buffer_updates)*
+                __nn_value
             }
 
-            /// The loss on a batch, computed as stably as
-            /// [`accumulate_gradients`](Self::accumulate_gradients) computes it.
+            /// The loss on a batch in evaluation mode (running statistics, no dropout),
+            /// computed as stably as [`accumulate_gradients`](Self::accumulate_gradients)
+            /// computes it.
             pub fn #m_loss<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L) -> T {
+                let (__nn_x, __nn_loss, __nn_y) = (x, loss, y);
+                #fill_eval_locals
+                let _ = (#(#eval_refs),*);
+                #loss_only
+            }
+
+            /// The loss on a batch in training mode (batch statistics, the dropout mask of
+            /// the next training step), changing nothing: the function whose gradient
+            /// [`accumulate_gradients`](Self::accumulate_gradients) computes.
+            pub fn training_loss<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L) -> T {
                 let (__nn_x, __nn_loss, __nn_y) = (x, loss, y);
                 #fill_locals
                 let _ = (#(#refs),*);
@@ -502,7 +628,7 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             /// Returns the gradients by value, on the stack: for large networks use
             /// [`loss_and_gradients_into`](Self::loss_and_gradients_into) with
             /// [`boxed_zero_gradients`](Self::boxed_zero_gradients).
-            pub fn #m_lag<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L) -> (T, #grads<T>) {
+            pub fn #m_lag<const B: usize, L: #p::Loss<T>>(&mut self, x: &#xin, y: &#yout, loss: &L) -> (T, #grads<T>) {
                 let mut __nn_grads = #grads::<T>::zeros();
                 let __nn_value = self.accumulate_gradients(x, y, loss, &mut __nn_grads);
                 (__nn_value, __nn_grads)
@@ -511,7 +637,7 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             /// Writes the gradients of the loss on the batch into `grads` (overwriting
             /// what they held: each gradient is stored once, never zeroed and re-read) and
             /// returns the loss.
-            pub fn #m_lag_into<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> T {
+            pub fn #m_lag_into<const B: usize, L: #p::Loss<T>>(&mut self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> T {
                 self.__nn_accumulate(x, y, loss, grads, ::core::option::Option::None, false)
             }
 
@@ -528,7 +654,9 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             pub fn #m_sgd<const B: usize, L: #p::Loss<T>>(&mut self, x: &#xin, y: &#yout, loss: &L, lr: T) -> T {
                 let (__nn_x, __nn_loss, __nn_y) = (x, loss, y);
                 #fill_locals
-                #loss_and_sgd
+                let __nn_value = { #loss_and_sgd };
+                #(#buffer_updates)*
+                __nn_value
             }
         }
 
@@ -545,19 +673,25 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             fn tape_output<const B: usize>(tape: &#tape<T, { B }>) -> &#yout {
                 tape.output()
             }
+            fn update_buffers<const B: usize>(&mut self, tape: &#tape<T, { B }>) {
+                #name::<T>::update_buffers::<{ B }>(self, tape)
+            }
+            fn training_loss<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L) -> T {
+                #name::<T>::training_loss::<{ B }, L>(self, x, y, loss)
+            }
             fn backward<const B: usize>(&self, tape: &#tape<T, { B }>, d_output: &#yout, grads: &mut #grads<T>) -> #xin {
                 #name::<T>::backward::<{ B }>(self, tape, d_output, grads)
             }
             fn backward_params<const B: usize>(&self, tape: &#tape<T, { B }>, d_output: &#yout, grads: &mut #grads<T>) {
                 #name::<T>::backward_params::<{ B }>(self, tape, d_output, grads)
             }
-            fn accumulate_gradients<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> T {
+            fn accumulate_gradients<const B: usize, L: #p::Loss<T>>(&mut self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> T {
                 #name::<T>::accumulate_gradients::<{ B }, L>(self, x, y, loss, grads)
             }
             fn loss<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L) -> T {
                 #name::<T>::loss::<{ B }, L>(self, x, y, loss)
             }
-            fn loss_and_gradients_into<const B: usize, L: #p::Loss<T>>(&self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> T {
+            fn loss_and_gradients_into<const B: usize, L: #p::Loss<T>>(&mut self, x: &#xin, y: &#yout, loss: &L, grads: &mut #grads<T>) -> T {
                 #name::<T>::loss_and_gradients_into::<{ B }, L>(self, x, y, loss, grads)
             }
             fn sgd_step<const B: usize, L: #p::Loss<T>>(&mut self, x: &#xin, y: &#yout, loss: &L, lr: T) -> T {

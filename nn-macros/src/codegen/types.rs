@@ -127,6 +127,7 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
     let mut fields = Vec::new();
     let mut grad_fields = Vec::new();
     let mut zero_inits = Vec::new();
+    let mut grad_zero_inits = Vec::new();
     let mut field_names = Vec::new();
     for l in net.layers.iter().filter(|l| l.has_state()) {
         let (f, ty) = (&l.field, &l.ty);
@@ -147,9 +148,10 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
         let doc = format!("Layer {} `{}`: {}.", l.index, l.describe, parts.join(", "));
         let gdoc = format!("Gradient of: {doc}");
         fields.push(quote!(#[doc = #doc] pub #f: #ty));
-        grad_fields
-            .push(quote!(#[doc = #gdoc] pub #f: <#ty as #p::layer::Layer<T, #il, #ol>>::Grads));
+        let gty = quote!(<#ty as #p::layer::Layer<T, #il, #ol>>::Grads);
+        grad_fields.push(quote!(#[doc = #gdoc] pub #f: #gty));
         zero_inits.push(quote!(#f: <#ty>::zeros()));
+        grad_zero_inits.push(quote!(#f: <#gty>::zeros()));
         field_names.push(f.clone());
     }
     if !net.has_state() {
@@ -157,7 +159,17 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
         fields.push(quote!(#[doc = #doc] pub __nn_scalar: ::core::marker::PhantomData<T>));
         grad_fields.push(quote!(#[doc = #doc] pub __nn_scalar: ::core::marker::PhantomData<T>));
         zero_inits.push(quote!(__nn_scalar: ::core::marker::PhantomData));
+        grad_zero_inits.push(quote!(__nn_scalar: ::core::marker::PhantomData));
         field_names.push(format_ident!("__nn_scalar"));
+    }
+    let grad_field_names = field_names.clone();
+    let stochastic = net.layers.iter().any(|l| l.caps.stochastic);
+    if stochastic {
+        let doc = "The dropout stream: the seed drawn at initialisation and the training \
+                   steps taken (see `DropoutStream`).";
+        fields.push(quote!(#[doc = #doc] pub __nn_stream: #p::layer::DropoutStream));
+        zero_inits.push(quote!(__nn_stream: #p::layer::DropoutStream::new(0)));
+        field_names.push(format_ident!("__nn_stream"));
     }
 
     // Tape fields: the input and each layer's output.
@@ -170,6 +182,16 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
         let o = lit(l.outputs);
         let doc = format!("Output of layer {} `{}`.", l.index, l.describe);
         tape_fields.push(quote!(#[doc = #doc] pub #f: #p::SMatrix<T, #o, { B }>));
+    }
+    for l in net.layers.iter().filter(|l| l.caps.tape) {
+        let f = format_ident!("tape{}", l.index);
+        let (ty, il, ol) = (&l.ty, lit(l.inputs), lit(l.outputs));
+        let doc = format!(
+            "What layer {} `{}` keeps for its backward pass.",
+            l.index, l.describe
+        );
+        tape_fields
+            .push(quote!(#[doc = #doc] pub #f: <#ty as #p::layer::Layer<T, #il, #ol>>::Tape<B>));
     }
     let last_out = format_ident!("out{}", net.layers.len() - 1);
 
@@ -200,7 +222,7 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
     };
     let (reads, writes) = (access(false), access(true));
     let name_str = name.to_string();
-    let params_impl = |ty: &proc_macro2::Ident| {
+    let params_impl = |ty: &proc_macro2::Ident, field_names: &[proc_macro2::Ident]| {
         quote! {
             #[automatically_derived]
             #[allow(clippy::all, clippy::pedantic)]
@@ -247,8 +269,8 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             };
         }
     };
-    let net_params = params_impl(name);
-    let grad_params = params_impl(grads);
+    let net_params = params_impl(name, &field_names);
+    let grad_params = params_impl(grads, &grad_field_names);
 
     // Initialisation: each layer with state by its `Init`, weights by the scheme the
     // plan chose from the layer after it.
@@ -260,6 +282,11 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             None => quote!(#p::init::Scheme::Glorot),
         };
         quote!(<#ty as #p::layer::Init<T>>::init(&mut self.#f, __nn_rng, #scheme);)
+    });
+    // The dropout stream's seed, drawn after every weight so that the weights are those of
+    // the same network without dropout.
+    let stream_init = stochastic.then(|| {
+        quote!(self.__nn_stream = #p::layer::DropoutStream::new(#p::rand::Rng::next_u64(__nn_rng));)
     });
     let net_io = io_methods(cx, true);
     let grads_io = io_methods(cx, false);
@@ -367,6 +394,7 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             pub fn randomize<R: #k::rand::Rng + ?::core::marker::Sized>(&mut self, __nn_rng: &mut R) {
                 let _ = &__nn_rng;
                 #(#init)*
+                #stream_init
             }
 
             #net_io
@@ -386,7 +414,7 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
         impl<T: #k::Scalar> #grads<T> {
             /// Gradients with every element zero.
             pub fn zeros() -> Self {
-                Self { #(#zero_inits,)* }
+                Self { #(#grad_zero_inits,)* }
             }
 
             /// Zero gradients allocated directly on the heap, never on the stack.

@@ -51,7 +51,7 @@ pub const DEFAULT_MOMENTUM: u64 = f64::to_bits(0.1);
 /// let mut bn = BatchNorm::<f64, 2>::new();
 /// let x = SMatrix::<f64, 2, 4>::new(1.0, 2.0, 3.0, 4.0, 0.0, 0.0, 10.0, 20.0);
 /// let mut y = SMatrix::zeros();
-/// let mut tape = Zeroed::zeros();
+/// let mut tape = Zeroed::zeroed();
 /// bn.forward_train(&x, &mut y, &mut tape, &mut TrainCx::none());
 /// // Each feature (row) now has mean 0 over the batch.
 /// assert!(y.row(0).sum().abs() < 1e-12 && y.row(1).sum().abs() < 1e-12);
@@ -67,7 +67,7 @@ pub const DEFAULT_MOMENTUM: u64 = f64::to_bits(0.1);
 ///
 /// let bn = BatchNorm::<f64, 2>::new();
 /// let x = SMatrix::<f64, 2, 1>::zeros();
-/// let (mut y, mut tape) = (SMatrix::zeros(), Zeroed::zeros());
+/// let (mut y, mut tape) = (SMatrix::zeros(), Zeroed::zeroed());
 /// bn.forward_train(&x, &mut y, &mut tape, &mut TrainCx::none());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -419,6 +419,16 @@ impl<T: Scalar, const N: usize, const EPS: u64, const MOMENTUM: u64> InPlace<T, 
                 c[i] = (c[i] - self.running_mean[i]) * scale[i] + self.bias[i];
             }
         }
+    }
+}
+
+impl<T: Scalar, const N: usize, const EPS: u64, const MOMENTUM: u64> super::Init<T>
+    for BatchNorm<T, N, EPS, MOMENTUM>
+{
+    /// PyTorch's initial values (scale 1, shift 0, running mean 0, running variance 1, no
+    /// batches tracked); draws nothing.
+    fn init<R: rand::Rng + ?Sized>(&mut self, _rng: &mut R, _scheme: crate::init::Scheme) {
+        *self = Self::new();
     }
 }
 

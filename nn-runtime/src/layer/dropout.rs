@@ -164,6 +164,40 @@ impl<T: Scalar, const N: usize> InPlace<T, N> for Dropout<T> {
     fn forward_inplace<const B: usize>(&self, _x: &mut SMatrix<T, N, B>) {}
 }
 
+/// The random stream a network with dropout draws its masks from: the seed drawn when the
+/// network was initialised and the number of training steps taken. Step `k`'s masks come
+/// from a ChaCha8 generator on stream `k` of the seed, so a run is reproducible from its
+/// seeds alone, and two passes of the same step (a gradient check) draw the same masks.
+///
+/// All-zero bits are a valid stream (seed 0, step 0), as a network's heap constructors
+/// need.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DropoutStream {
+    /// The seed.
+    pub seed: u64,
+    /// Training steps taken.
+    pub step: u64,
+}
+
+impl DropoutStream {
+    /// A stream at step 0.
+    pub fn new(seed: u64) -> Self {
+        DropoutStream { seed, step: 0 }
+    }
+
+    /// The generator of the current step.
+    pub fn rng(&self) -> rand_chacha::ChaCha8Rng {
+        let mut g = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(self.seed);
+        g.set_stream(self.step);
+        g
+    }
+
+    /// Moves to the next step.
+    pub fn advance(&mut self) {
+        self.step = self.step.wrapping_add(1);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tests::{check_seeded, input, no_params};
@@ -328,5 +362,21 @@ mod tests {
         let mut same = x;
         d.forward_inplace(&mut same);
         assert_eq!(same, x);
+    }
+}
+
+#[cfg(test)]
+mod stream_tests {
+    use super::DropoutStream;
+    use rand::Rng;
+
+    #[test]
+    fn steps_differ_and_repeat() {
+        let mut s = DropoutStream::new(5);
+        let a = s.rng().next_u64();
+        assert_eq!(a, s.rng().next_u64());
+        s.advance();
+        assert_ne!(a, s.rng().next_u64());
+        assert_ne!(a, DropoutStream::new(6).rng().next_u64());
     }
 }

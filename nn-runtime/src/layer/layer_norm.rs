@@ -241,6 +241,13 @@ impl<T: Scalar, const N: usize, const EPS: u64> InPlace<T, N> for LayerNorm<T, N
     }
 }
 
+impl<T: Scalar, const N: usize, const EPS: u64> super::Init<T> for LayerNorm<T, N, EPS> {
+    /// PyTorch's initial values (scale 1, shift 0); draws nothing.
+    fn init<R: rand::Rng + ?Sized>(&mut self, _rng: &mut R, _scheme: crate::init::Scheme) {
+        *self = Self::new();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tests::{check, input, ParamAccess};

@@ -38,7 +38,7 @@ mod layer_norm;
 
 pub use act::{Act, Softmax};
 pub use batch_norm::{BatchNorm, BatchNormGrads, BatchNormTape, DEFAULT_EPS, DEFAULT_MOMENTUM};
-pub use dropout::Dropout;
+pub use dropout::{Dropout, DropoutStream};
 pub use layer_norm::{LayerNorm, LayerNormTape};
 
 use crate::loss::Loss;

@@ -40,7 +40,7 @@ use shadows::*;
 }
 
 fn main() {
-    let net = Documented::<f64>::seeded(1);
+    let mut net = Documented::<f64>::seeded(1);
     let x = ::nn::SMatrix::<f64, 3, 2>::zeros();
     let y = ::nn::SMatrix::<f64, 2, 2>::identity();
     let (_l, _g) = net.loss_and_gradients(&x, &y, &::nn::loss::CrossEntropy);

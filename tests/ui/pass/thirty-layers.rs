@@ -9,7 +9,7 @@ nn::network! {
 }
 
 fn main() {
-    let net = Deep::<f64>::seeded(1);
+    let mut net = Deep::<f64>::seeded(1);
     let x = SMatrix::<f64, 5, 4>::from_element(0.5);
     let y = SMatrix::<f64, 10, 4>::from_element(0.25);
     let (loss, grads) = net.loss_and_gradients(&x, &y, &Mse);
