@@ -43,8 +43,8 @@ pub struct Tensor {
     pub name: String,
     /// PyTorch's shape.
     pub shape: Vec<usize>,
-    /// `weight`, `bias`: the field of the layer's runtime type.
-    pub member: &'static str,
+    /// The fields leading to it from the layer's field: `weight`, `body.layer0.bias`.
+    pub path: Vec<String>,
     /// The runtime's `TensorKind` variant.
     pub kind: &'static str,
 }
@@ -64,9 +64,9 @@ impl Network {
             for t in &l.tensors {
                 out.push(Tensor {
                     layer: li,
-                    name: format!("{}.{}", l.tensor_prefix, t.member),
+                    name: format!("{}.{}", l.tensor_prefix, t.name),
                     shape: t.shape.clone(),
-                    member: t.member,
+                    path: t.path.clone(),
                     kind: t.kind,
                 });
             }

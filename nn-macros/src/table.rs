@@ -49,10 +49,13 @@ pub struct Caps {
 }
 
 /// A parameter tensor of a kind, named relative to the layer.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TensorSpec {
-    /// `weight`, `bias`: the field of the runtime type and the last part of the name.
-    pub member: &'static str,
+    /// The name relative to the layer: `weight`, `0.bias` (a block's member).
+    pub name: String,
+    /// The fields leading to it from the layer's runtime type: `weight`,
+    /// `body.layer0.bias`.
+    pub path: Vec<String>,
     /// PyTorch's shape.
     pub shape: Vec<usize>,
     /// The runtime's `TensorKind` variant.
@@ -329,7 +332,8 @@ fn prelu(cx: &mut Cx<'_>) -> Option<Resolved> {
         ty: quote!(#p::layers::PRelu<T>),
         value: None,
         tensors: vec![TensorSpec {
-            member: "weight",
+            name: "weight".into(),
+            path: vec!["weight".into()],
             shape: vec![1],
             kind: "PReluSlope",
         }],
@@ -459,13 +463,15 @@ fn dense(cx: &mut Cx<'_>) -> Option<Resolved> {
     let p = cx.p;
     let (il, ol) = (lit(i), lit(o));
     let mut tensors = vec![TensorSpec {
-        member: "weight",
+        name: "weight".into(),
+        path: vec!["weight".into()],
         shape: vec![o, i],
         kind: "Weight",
     }];
     let (ty, describe) = if bias {
         tensors.push(TensorSpec {
-            member: "bias",
+            name: "bias".into(),
+            path: vec!["bias".into()],
             shape: vec![o],
             kind: "Bias",
         });
@@ -568,12 +574,14 @@ fn layer_norm(cx: &mut Cx<'_>) -> Option<Resolved> {
         value: None,
         tensors: vec![
             TensorSpec {
-                member: "weight",
+                name: "weight".into(),
+                path: vec!["weight".into()],
                 shape: vec![n],
                 kind: "NormScale",
             },
             TensorSpec {
-                member: "bias",
+                name: "bias".into(),
+                path: vec!["bias".into()],
                 shape: vec![n],
                 kind: "Bias",
             },

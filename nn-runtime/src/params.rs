@@ -243,6 +243,15 @@ unsafe impl<T: Scalar, const N: usize, const EPS: u64> ZeroableField
 // SAFETY: `LayerNormTape` holds two `SVector<T, B>`, plain arrays of f32/f64 values.
 unsafe impl<T: Scalar, const B: usize> ZeroableField for crate::layer::LayerNormTape<T, B> {}
 
+// SAFETY: `Residual` is `repr(C)` over its one field, the body, which is a `ZeroableField`.
+unsafe impl<L: ZeroableField> ZeroableField for crate::layer::Residual<L> {}
+// SAFETY: `ResidualProject` is `repr(C)` over the body (a `ZeroableField`) and a
+// `DenseNoBias` (a `ZeroableField`, above), plus padding.
+unsafe impl<T: Scalar, L: ZeroableField, const IN: usize, const OUT: usize> ZeroableField
+    for crate::layer::ResidualProject<T, L, IN, OUT>
+{
+}
+
 // SAFETY: `DropoutStream` is two `u64`s, for which all-zero bits are the value 0.
 unsafe impl ZeroableField for crate::layer::DropoutStream {}
 

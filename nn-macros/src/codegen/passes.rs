@@ -199,7 +199,7 @@ fn forward_body(cx: &Ctx<'_>, plan: &Plan) -> TokenStream {
 fn fill_body(cx: &Ctx<'_>, fused: &[bool], train: bool) -> TokenStream {
     let p = &cx.p;
     let layers = &cx.net.layers;
-    let mut body = vec![if train { cx.train_cx() } else { quote!() }];
+    let mut body = Vec::new();
     for l in layers {
         let i = l.index;
         if i > 0 && fused[i - 1] {
@@ -214,14 +214,14 @@ fn fill_body(cx: &Ctx<'_>, fused: &[bool], train: bool) -> TokenStream {
             body.push(quote!(<#ty as #p::layer::FusedForward<T, #il, #ol>>::forward_fused(#st, &#src, &#ev, &mut #next);));
         } else if train {
             let (tr, dst, tp) = (cx.layer(l), tape_output(i), cx.tape_arg(l, true));
-            body.push(quote!(#tr::forward_train(#st, &#src, &mut #dst, #tp, &mut __nn_cx);));
+            body.push(quote!(#tr::forward_train(#st, &#src, &mut #dst, #tp, __nn_cx);));
         } else {
             let (tr, dst) = (cx.layer(l), tape_output(i));
             body.push(quote!(#tr::forward(#st, &#src, &mut #dst);));
         }
     }
     if train {
-        body.push(quote!(let _ = &mut __nn_cx;));
+        body.push(quote!(let _ = &mut *__nn_cx;));
     }
     quote!(#(#body)*)
 }
@@ -241,13 +241,10 @@ enum Sink {
 fn chain_body(cx: &Ctx<'_>, plan: &Plan, sink: Sink) -> TokenStream {
     let p = &cx.p;
     let Some(start) = plan.chain_start else {
-        return match sink {
-            Sink::Grads => quote! {
-                if let ::core::option::Option::Some(__nn_dx) = __nn_dx {
-                    __nn_dx.copy_from(__nn_d);
-                }
-            },
-            Sink::Sgd => quote!(),
+        return quote! {
+            if let ::core::option::Option::Some(__nn_dx) = __nn_dx {
+                __nn_dx.copy_from(__nn_d);
+            }
         };
     };
     let mut body = Vec::new();
@@ -272,14 +269,12 @@ fn chain_body(cx: &Ctx<'_>, plan: &Plan, sink: Sink) -> TokenStream {
             body.push(quote!(let mut #prev = #zeros;));
             quote!(#grad(&mut #prev))
         } else {
-            match sink {
-                Sink::Grads => quote! {
-                    match __nn_dx {
-                        ::core::option::Option::Some(__nn_dx) => #grad(__nn_dx),
-                        ::core::option::Option::None => #p::layer::InputGrad::Skip,
-                    }
-                },
-                Sink::Sgd => quote!(#p::layer::InputGrad::Skip),
+            // The network's input gradient, when the caller asks for it.
+            quote! {
+                match __nn_dx {
+                    ::core::option::Option::Some(__nn_dx) => #grad(__nn_dx),
+                    ::core::option::Option::None => #p::layer::InputGrad::Skip,
+                }
             }
         };
         let tr = cx.layer(l);
@@ -385,10 +380,12 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
     let all_locals =
         (0..n).map(|i| format_ident!("__nn_t{}", if fused_layers[i] { i + 1 } else { i }));
     let all_locals: Vec<Ident> = all_locals.collect();
+    let train_cx = cx.train_cx();
     let fill_locals = quote! {
         #(let mut #locals = #stored_zeros;)*
         #(let mut #tp_locals = #zeroed;)*
-        self.__nn_fill_train(__nn_x, #(&mut #locals,)* #(&mut #tp_locals),*);
+        #train_cx
+        self.__nn_fill_train(__nn_x, #(&mut #locals,)* #(&mut #tp_locals,)* &mut __nn_cx);
         let (#(#refs),*) = (__nn_x, #(&#all_locals,)* #(&#tp_locals),*);
         let __nn_out = &#last_out;
     };
@@ -412,10 +409,19 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
         quote! {
             let mut __nn_dz = #zeros_out;
             #head_layer::backward(#head_st, &#last_in, &#last_out, &(), __nn_d_output, #p::layer::InputGrad::Write(&mut __nn_dz), #head_grads, true);
-            self.__nn_chain(#(#refs,)* &__nn_dz, __nn_grads, __nn_dx, true);
+            self.__nn_chain(#(#refs,)* &__nn_dz, __nn_grads, __nn_dx, __nn_acc);
         }
     } else {
-        quote!(self.__nn_chain(#(#refs,)* __nn_d_output, __nn_grads, __nn_dx, true);)
+        quote!(self.__nn_chain(#(#refs,)* __nn_d_output, __nn_grads, __nn_dx, __nn_acc);)
+    };
+    let backward_sgd_entry = if plan.head {
+        quote! {
+            let mut __nn_dz = #zeros_out;
+            #head_layer::backward(#head_st, &#last_in, &#last_out, &(), __nn_d_output, #p::layer::InputGrad::Write(&mut __nn_dz), &mut #p::layer::NoGrads, true);
+            self.__nn_sgd_chain(#(#refs,)* &__nn_dz, __nn_alpha, __nn_dx);
+        }
+    } else {
+        quote!(self.__nn_sgd_chain(#(#refs,)* __nn_d_output, __nn_alpha, __nn_dx);)
     };
 
     // The loss and the gradient at the chain's start, then `chain_call` (which reads
@@ -448,7 +454,9 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
     };
     let loss_and_start =
         loss_then(quote!(self.__nn_chain(#(#refs,)* &__nn_dz, __nn_grads, __nn_dx, __nn_acc);));
-    let loss_and_sgd = loss_then(quote!(self.__nn_sgd_chain(#(#refs,)* &__nn_dz, lr);));
+    let loss_and_sgd = loss_then(
+        quote!(self.__nn_sgd_chain(#(#refs,)* &__nn_dz, -lr, ::core::option::Option::None);),
+    );
     let loss_only = if plan.head {
         quote! {
             let mut __nn_scratch = #zeros_out;
@@ -499,7 +507,8 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
                     #(#out_fields: #local_zeros,)*
                     #(#tp_fields: #zeroed,)*
                 };
-                self.__nn_fill(x, #(&mut __nn_tape.#out_fields,)* #(&mut __nn_tape.#tp_fields),*);
+                #train_cx
+                self.__nn_fill(x, #(&mut __nn_tape.#out_fields,)* #(&mut __nn_tape.#tp_fields,)* &mut __nn_cx);
                 __nn_tape
             }
 
@@ -512,11 +521,11 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
                 #(#buffer_updates)*
             }
 
-            fn __nn_fill<const B: usize>(&self, __nn_in0: &#xin, #(#out_refs: &mut #out_types,)* #(#tp_refs: &mut #tp_types),*) {
+            fn __nn_fill<const B: usize>(&self, __nn_in0: &#xin, #(#out_refs: &mut #out_types,)* #(#tp_refs: &mut #tp_types,)* __nn_cx: &mut #p::layer::TrainCx<'_>) {
                 #fill
             }
 
-            fn __nn_fill_train<const B: usize>(&self, __nn_in0: &#xin, #(#stored_refs: &mut #stored_types,)* #(#tp_refs: &mut #tp_types),*) {
+            fn __nn_fill_train<const B: usize>(&self, __nn_in0: &#xin, #(#stored_refs: &mut #stored_types,)* #(#tp_refs: &mut #tp_types,)* __nn_cx: &mut #p::layer::TrainCx<'_>) {
                 #fill_train
             }
 
@@ -529,14 +538,14 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             /// `torch.autograd.grad(loss, input)` gives).
             pub fn #m_backward<const B: usize>(&self, tape: &#tape<T, { B }>, d_output: &#yout, grads: &mut #grads<T>) -> #xin {
                 let mut __nn_dx = #p::SMatrix::<T, #inputs, { B }>::zeros();
-                self.__nn_backward(tape, d_output, grads, ::core::option::Option::Some(&mut __nn_dx));
+                self.__nn_backward(tape, d_output, grads, ::core::option::Option::Some(&mut __nn_dx), true);
                 __nn_dx
             }
 
             /// Like [`backward`](Self::backward), without computing the input gradient
             /// (which training does not need).
             pub fn #m_backward_params<const B: usize>(&self, tape: &#tape<T, { B }>, d_output: &#yout, grads: &mut #grads<T>) {
-                self.__nn_backward(tape, d_output, grads, ::core::option::Option::None);
+                self.__nn_backward(tape, d_output, grads, ::core::option::Option::None, true);
             }
 
             fn __nn_backward<const B: usize>(
@@ -545,9 +554,21 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
                 __nn_d_output: &#yout,
                 __nn_grads: &mut #grads<T>,
                 __nn_dx: ::core::option::Option<&mut #xin>,
+                __nn_acc: bool,
             ) {
                 #tape_refs
                 #backward_entry
+            }
+
+            fn __nn_backward_sgd<const B: usize>(
+                &mut self,
+                __nn_tape: &#tape<T, { B }>,
+                __nn_d_output: &#yout,
+                __nn_alpha: T,
+                __nn_dx: ::core::option::Option<&mut #xin>,
+            ) {
+                #tape_refs
+                #backward_sgd_entry
             }
 
             fn __nn_chain<const B: usize>(
@@ -570,9 +591,9 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
                 #(#out_refs: &#out_types,)*
                 #(#tp_refs: &#tp_types,)*
                 __nn_d: &#chain_d,
-                __nn_lr: T,
+                __nn_alpha: T,
+                __nn_dx: ::core::option::Option<&mut #xin>,
             ) {
-                let __nn_alpha = -__nn_lr;
                 let _ = (#(#refs,)* __nn_d, __nn_alpha);
                 #sgd_chain
             }
@@ -696,6 +717,46 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             }
             fn sgd_step<const B: usize, L: #p::Loss<T>>(&mut self, x: &#xin, y: &#yout, loss: &L, lr: T) -> T {
                 #name::<T>::sgd_step::<{ B }, L>(self, x, y, loss, lr)
+            }
+        }
+
+        /// A network is itself a layer, so that networks compose: its tape is its
+        /// [`forward_tape`](Self::forward_tape)'s, its gradients its gradients type.
+        #[automatically_derived]
+        #[allow(clippy::all, clippy::pedantic)]
+        impl<T: #k::Scalar> #p::layer::Layer<T, #inputs, #outputs> for #name<T> {
+            type Grads = #grads<T>;
+            type Tape<const B: usize> = #tape<T, { B }>;
+            fn forward<const B: usize>(&self, x: &#xin, y: &mut #yout) {
+                *y = #name::<T>::forward_batch::<{ B }>(self, x);
+            }
+            fn forward_train<const B: usize>(&self, x: &#xin, y: &mut #yout, tape: &mut #tape<T, { B }>, cx: &mut #p::layer::TrainCx<'_>) {
+                tape.input.copy_from(x);
+                self.__nn_fill(x, #(&mut tape.#out_fields,)* #(&mut tape.#tp_fields,)* cx);
+                y.copy_from(tape.output());
+            }
+            fn backward<const B: usize>(&self, x: &#xin, _y: &#yout, tape: &#tape<T, { B }>, dy: &#yout, dx: #p::layer::InputGrad<'_, T, #inputs, { B }>, grads: &mut #grads<T>, accumulate: bool) {
+                match dx {
+                    #p::layer::InputGrad::Skip => self.__nn_backward(tape, dy, grads, ::core::option::Option::None, accumulate),
+                    #p::layer::InputGrad::Write(d) => self.__nn_backward(tape, dy, grads, ::core::option::Option::Some(d), accumulate),
+                    #p::layer::InputGrad::WriteReluGated(d) => {
+                        self.__nn_backward(tape, dy, grads, ::core::option::Option::Some(&mut *d), accumulate);
+                        #p::layer::gate_relu(x, d);
+                    }
+                }
+            }
+            fn backward_sgd<const B: usize>(&mut self, x: &#xin, _y: &#yout, tape: &#tape<T, { B }>, dy: &#yout, dx: #p::layer::InputGrad<'_, T, #inputs, { B }>, alpha: T) {
+                match dx {
+                    #p::layer::InputGrad::Skip => self.__nn_backward_sgd(tape, dy, alpha, ::core::option::Option::None),
+                    #p::layer::InputGrad::Write(d) => self.__nn_backward_sgd(tape, dy, alpha, ::core::option::Option::Some(d)),
+                    #p::layer::InputGrad::WriteReluGated(d) => {
+                        self.__nn_backward_sgd(tape, dy, alpha, ::core::option::Option::Some(&mut *d));
+                        #p::layer::gate_relu(x, d);
+                    }
+                }
+            }
+            fn update_buffers<const B: usize>(&mut self, tape: &#tape<T, { B }>) {
+                #name::<T>::update_buffers::<{ B }>(self, tape)
             }
         }
     }

@@ -137,12 +137,7 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             .iter()
             .map(|t| {
                 let shape: Vec<String> = t.shape.iter().map(usize::to_string).collect();
-                format!(
-                    "`{}.{}` `[{}]`",
-                    l.tensor_prefix,
-                    t.member,
-                    shape.join(", ")
-                )
+                format!("`{}.{}` `[{}]`", l.tensor_prefix, t.name, shape.join(", "))
             })
             .collect();
         let doc = format!("Layer {} `{}`: {}.", l.index, l.describe, parts.join(", "));
@@ -194,6 +189,15 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             .push(quote!(#[doc = #doc] pub #f: <#ty as #p::layer::Layer<T, #il, #ol>>::Tape<B>));
     }
     let last_out = format_ident!("out{}", net.layers.len() - 1);
+    let tape_names: Vec<proc_macro2::Ident> = ::core::iter::once(format_ident!("input"))
+        .chain(net.layers.iter().map(|l| format_ident!("out{}", l.index)))
+        .chain(
+            net.layers
+                .iter()
+                .filter(|l| l.caps.tape)
+                .map(|l| format_ident!("tape{}", l.index)),
+        )
+        .collect();
 
     // Parameters impl pieces.
     let infos = tensors.iter().enumerate().map(|(i, t)| {
@@ -211,11 +215,11 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             .map(|(i, t)| {
                 let i = lit(i);
                 let f = &net.layers[t.layer].field;
-                let m = format_ident!("{}", t.member);
+                let m = t.path.iter().map(|seg| format_ident!("{}", seg));
                 if mutable {
-                    quote!(#i => self.#f.#m.as_mut_slice())
+                    quote!(#i => self.#f #(.#m)*.as_mut_slice())
                 } else {
-                    quote!(#i => self.#f.#m.as_slice())
+                    quote!(#i => self.#f #(.#m)*.as_slice())
                 }
             })
             .collect()
@@ -339,6 +343,36 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
             type Gradients = #grads<T>;
         }
 
+        #[automatically_derived]
+        impl<T: #k::Scalar> #p::layer::Zeroed for #name<T> {
+            fn zeroed() -> Self {
+                Self::zeros()
+            }
+        }
+
+        #[automatically_derived]
+        impl<T: #k::Scalar> #p::layer::Zeroed for #grads<T> {
+            fn zeroed() -> Self {
+                Self::zeros()
+            }
+        }
+
+        #[automatically_derived]
+        impl<T: #k::Scalar> #p::layer::Init<T> for #name<T> {
+            fn init<R: #k::rand::Rng + ?::core::marker::Sized>(&mut self, rng: &mut R, _scheme: #p::init::Scheme) {
+                self.randomize(rng)
+            }
+        }
+
+        // SAFETY: the impl of `ZeroableParameters` above is proved sound field by field
+        // (every field a `ZeroableField`), which is what `ZeroableField` asks of a nested
+        // network or gradients value.
+        #[automatically_derived]
+        unsafe impl<T: #k::Scalar> #p::ZeroableField for #name<T> {}
+        // SAFETY: as for the network.
+        #[automatically_derived]
+        unsafe impl<T: #k::Scalar> #p::ZeroableField for #grads<T> {}
+
         #[allow(clippy::all, clippy::pedantic)]
         impl<T: #k::Scalar> #name<T> {
             /// Number of inputs.
@@ -429,6 +463,13 @@ pub fn generate(cx: &Ctx<'_>) -> TokenStream {
         impl<T: #k::Scalar> ::core::default::Default for #grads<T> {
             fn default() -> Self {
                 Self::zeros()
+            }
+        }
+
+        #[automatically_derived]
+        impl<T: #k::Scalar, const B: usize> #p::layer::Zeroed for #tape<T, { B }> {
+            fn zeroed() -> Self {
+                Self { #(#tape_names: #p::layer::Zeroed::zeroed(),)* }
             }
         }
 

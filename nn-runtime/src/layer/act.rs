@@ -2,27 +2,12 @@
 //! (through one wrapper, [`Act`]), [`Softmax`] and the learnable
 //! [`PRelu`](crate::layers::PRelu).
 
-use super::{Epilogue, InPlace, Init, InputGrad, Layer, LossHead, NoGrads};
+use super::{gate_relu, Epilogue, InPlace, Init, InputGrad, Layer, LossHead, NoGrads};
 use crate::activation::{self, Activation};
 use crate::layers::PRelu;
 use crate::loss::Loss;
 use crate::scalar::Scalar;
 use nalgebra::SMatrix;
-
-/// Multiplies `dx` by `[x > 0]`: the gradient passed back through a ReLU whose output is
-/// `x`.
-#[inline]
-fn gate_relu<T: Scalar, const N: usize, const B: usize>(
-    x: &SMatrix<T, N, B>,
-    dx: &mut SMatrix<T, N, B>,
-) {
-    let zero = <T as Scalar>::from_f64(0.0);
-    for (d, &v) in dx.iter_mut().zip(x.iter()) {
-        if v <= zero {
-            *d = zero;
-        }
-    }
-}
 
 /// An element-wise activation as a layer (`relu`, `tanh`, `leaky_relu(0.1)`, ...): the
 /// one wrapper that makes every [`Activation`] a [`Layer`] of any size.

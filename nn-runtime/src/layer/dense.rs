@@ -158,3 +158,15 @@ impl<T: Scalar, const O: usize, const I: usize> Init<T> for DenseNoBias<T, O, I>
         init_weights(rng, self.weight.as_mut_slice(), I, O, scheme);
     }
 }
+
+impl<T: Scalar, const O: usize, const I: usize> super::Zeroed for Dense<T, O, I> {
+    fn zeroed() -> Self {
+        Self::zeros()
+    }
+}
+
+impl<T: Scalar, const O: usize, const I: usize> super::Zeroed for DenseNoBias<T, O, I> {
+    fn zeroed() -> Self {
+        Self::zeros()
+    }
+}

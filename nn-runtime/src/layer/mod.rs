@@ -35,11 +35,13 @@ mod batch_norm;
 mod dense;
 mod dropout;
 mod layer_norm;
+mod residual;
 
 pub use act::{Act, Softmax};
 pub use batch_norm::{BatchNorm, BatchNormGrads, BatchNormTape, DEFAULT_EPS, DEFAULT_MOMENTUM};
 pub use dropout::{Dropout, DropoutStream};
 pub use layer_norm::{LayerNorm, LayerNormTape};
+pub use residual::{Residual, ResidualProject, ResidualTape};
 
 use crate::loss::Loss;
 use crate::scalar::Scalar;
@@ -61,6 +63,21 @@ impl<T: Scalar, const R: usize, const C: usize> Zeroed for SMatrix<T, R, C> {
     #[inline(always)]
     fn zeroed() -> Self {
         SMatrix::zeros()
+    }
+}
+
+/// Multiplies `dx` by `[x > 0]`: the gradient passed back through a ReLU whose output is
+/// `x` (what [`InputGrad::WriteReluGated`] asks of a layer that has no fused form of it).
+#[inline]
+pub fn gate_relu<T: Scalar, const N: usize, const B: usize>(
+    x: &SMatrix<T, N, B>,
+    dx: &mut SMatrix<T, N, B>,
+) {
+    let zero = <T as Scalar>::from_f64(0.0);
+    for (d, &v) in dx.iter_mut().zip(x.iter()) {
+        if v <= zero {
+            *d = zero;
+        }
     }
 }
 

@@ -294,3 +294,53 @@ fn loss_heads_fuse_with_their_losses() {
         .fused_loss(&BinaryCrossEntropy, &z, &s, &target, &mut dz)
         .is_some());
 }
+
+#[test]
+fn residual_blocks() {
+    use super::{Residual, ResidualProject};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
+    let mut body = Dense::<f64, 4, 4>::zeros();
+    body.weight = SMatrix::from_fn(|_, _| rng.random_range(-1.0..1.0));
+    body.bias = nalgebra::SVector::from_fn(|_, _| rng.random_range(-1.0..1.0));
+    let block = Residual { body };
+    let access = ParamAccess {
+        count: 20,
+        get: |l: &mut Residual<Dense<f64, 4, 4>>, k| {
+            if k < 16 {
+                &mut l.body.weight[k]
+            } else {
+                &mut l.body.bias[k - 16]
+            }
+        },
+        grad: |g: &Residual<Dense<f64, 4, 4>>, k| {
+            if k < 16 {
+                g.body.weight[k]
+            } else {
+                g.body.bias[k - 16]
+            }
+        },
+    };
+    check::<_, 4, 4, 3>(&block, &input(22), access, Residual::zeros);
+
+    let mut body = Dense::<f64, 2, 3>::zeros();
+    body.weight = SMatrix::from_fn(|_, _| rng.random_range(-1.0..1.0));
+    let mut proj = ResidualProject::<f64, Dense<f64, 2, 3>, 3, 2> {
+        body,
+        shortcut: DenseNoBias::zeros(),
+    };
+    proj.shortcut.weight = SMatrix::from_fn(|_, _| rng.random_range(-1.0..1.0));
+    let access = ParamAccess {
+        count: 6 + 2 + 6,
+        get: |l: &mut ResidualProject<f64, Dense<f64, 2, 3>, 3, 2>, k| match k {
+            0..6 => &mut l.body.weight[k],
+            6..8 => &mut l.body.bias[k - 6],
+            _ => &mut l.shortcut.weight[k - 8],
+        },
+        grad: |g: &ResidualProject<f64, Dense<f64, 2, 3>, 3, 2>, k| match k {
+            0..6 => g.body.weight[k],
+            6..8 => g.body.bias[k - 6],
+            _ => g.shortcut.weight[k - 8],
+        },
+    };
+    check::<_, 3, 2, 4>(&proj, &input(23), access, ResidualProject::zeros);
+}
