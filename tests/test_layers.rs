@@ -185,3 +185,82 @@ fn layers_work_in_f32_and_describe_themselves() {
     );
     assert!(Dropped::<f32>::SUMMARY.contains("dropout(0.4)"));
 }
+
+nn::network! {
+    /// A body for a residual block, used through the layer protocol.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    pub struct Body { input: 3, dense(5), tanh, dense(3) }
+}
+
+#[test]
+fn a_network_is_a_layer_and_a_residual_body() {
+    use nn::layer::{InputGrad, Layer, Residual, TrainCx, Zeroed};
+    let net = Body::<f64>::seeded(9);
+    let x = batch();
+    let dy = SMatrix::<f64, 3, 5>::from_fn(|r, c| ((r + 2 * c) as f64 * 0.7).cos());
+    // Through the trait, as a parent network's generated code calls it.
+    let mut y = SMatrix::<f64, 3, 5>::zeros();
+    let mut tape = <BodyTape<f64, 5> as Zeroed>::zeroed();
+    Layer::<f64, 3, 3>::forward_train(&net, &x, &mut y, &mut tape, &mut TrainCx::none());
+    assert_eq!(y, net.forward_batch(&x));
+    let (mut dx, mut g) = (SMatrix::<f64, 3, 5>::zeros(), Body::<f64>::zero_gradients());
+    Layer::<f64, 3, 3>::backward(
+        &net,
+        &x,
+        &y,
+        &tape,
+        &dy,
+        InputGrad::Write(&mut dx),
+        &mut g,
+        false,
+    );
+    let mut g_ref = Body::<f64>::zero_gradients();
+    let dx_ref = net.backward(&net.forward_tape(&x), &dy, &mut g_ref);
+    assert_eq!(dx, dx_ref);
+    assert_eq!(g, g_ref);
+    // As the body of a residual block: y = x + body(x), dx = dy + body's dx.
+    let block = Residual { body: net };
+    let mut yb = SMatrix::<f64, 3, 5>::zeros();
+    Layer::<f64, 3, 3>::forward(&block, &x, &mut yb);
+    assert_eq!(yb, x + net.forward_batch(&x));
+    let mut rt = Zeroed::zeroed();
+    let mut yt = SMatrix::<f64, 3, 5>::zeros();
+    block.forward_train(&x, &mut yt, &mut rt, &mut TrainCx::none());
+    let (mut dxb, mut gb) = (
+        SMatrix::<f64, 3, 5>::zeros(),
+        Residual {
+            body: Body::<f64>::zero_gradients(),
+        },
+    );
+    block.backward(
+        &x,
+        &yt,
+        &rt,
+        &dy,
+        InputGrad::Write(&mut dxb),
+        &mut gb,
+        false,
+    );
+    assert!((dxb - (dx_ref + dy)).abs().max() < 1e-15);
+    assert_eq!(gb.body, g_ref);
+    // The fused SGD step through the trait equals gradients then a step.
+    let mut stepped = net;
+    let mut dxs = SMatrix::<f64, 3, 5>::zeros();
+    Layer::<f64, 3, 3>::backward_sgd(
+        &mut stepped,
+        &x,
+        &y,
+        &tape,
+        &dy,
+        InputGrad::Write(&mut dxs),
+        -0.1,
+    );
+    assert_eq!(dxs, dx_ref);
+    let mut by_hand = net;
+    by_hand.add_scaled_gradients(&g_ref, -0.1);
+    for t in 0..<Body<f64> as Parameters>::TENSORS {
+        for (a, b) in stepped.tensor(t).iter().zip(by_hand.tensor(t)) {
+            assert!((a - b).abs() < 1e-14);
+        }
+    }
+}
