@@ -150,16 +150,19 @@ impl History {
         self.epochs.last()
     }
 
-    /// The epoch with the lowest validation loss, if validation was run.
+    /// The epoch with the lowest validation loss, if validation was run (the first of
+    /// equal ones). A NaN or infinite validation loss is never the best: `None` when no
+    /// epoch has a finite one.
     pub fn best(&self) -> Option<&EpochReport> {
-        self.epochs
-            .iter()
-            .filter(|e| e.validation_loss.is_some())
-            .min_by(|a, b| {
-                a.validation_loss
-                    .partial_cmp(&b.validation_loss)
-                    .unwrap_or(core::cmp::Ordering::Equal)
-            })
+        let mut best: Option<(&EpochReport, f64)> = None;
+        for e in &self.epochs {
+            if let Some(v) = e.validation_loss.filter(|v| v.is_finite()) {
+                if best.is_none_or(|(_, b)| v < b) {
+                    best = Some((e, v));
+                }
+            }
+        }
+        best.map(|(e, _)| e)
     }
 }
 
@@ -492,7 +495,8 @@ where
     }
 }
 
-/// Updates the best validation loss; returns whether it improved.
+/// Updates the best validation loss; returns whether it improved. A NaN or infinite
+/// loss never improves: it counts as a bad epoch for early stopping.
 fn track_best(
     best: &mut Option<(usize, f64)>,
     bad: &mut usize,
@@ -501,6 +505,10 @@ fn track_best(
     min_delta: f64,
 ) -> bool {
     match *best {
+        _ if !v.is_finite() => {
+            *bad += 1;
+            false
+        }
         Some((_, b)) if v >= b - min_delta => {
             *bad += 1;
             false

@@ -249,3 +249,50 @@ fn resumed_run_is_bit_identical() {
     assert_eq!(strip(&h), strip(&full));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+fn report(epoch: usize, validation_loss: Option<f64>) -> EpochReport {
+    EpochReport {
+        epoch,
+        train_loss: 1.0,
+        validation_loss,
+        validation_accuracy: None,
+        lr: 0.1,
+        steps: epoch as u64 + 1,
+        seconds: 0.0,
+    }
+}
+
+#[test]
+fn non_finite_validation_loss_is_never_the_best() {
+    let h = History {
+        epochs: vec![
+            report(0, Some(0.5)),
+            report(1, Some(f64::NAN)),
+            report(2, Some(0.7)),
+            report(3, Some(f64::INFINITY)),
+        ],
+        stopped: None,
+    };
+    assert_eq!(h.best().map(|e| e.epoch), Some(0));
+    let only_nan = History {
+        epochs: vec![report(0, Some(f64::NAN))],
+        stopped: None,
+    };
+    assert_eq!(only_nan.best(), None);
+}
+
+#[test]
+fn non_finite_validation_loss_counts_towards_early_stopping() {
+    let (mut best, mut bad) = (None, 0);
+    assert!(track_best(&mut best, &mut bad, 0, 0.5, 0.0));
+    for (epoch, v) in [(1, f64::NAN), (2, f64::INFINITY), (3, f64::NAN)] {
+        assert!(!track_best(&mut best, &mut bad, epoch, v, 0.0), "{v}");
+    }
+    assert_eq!((best, bad), (Some((0, 0.5)), 3));
+    // Before any finite loss, a NaN is not a best either.
+    let (mut best, mut bad) = (None, 0);
+    assert!(!track_best(&mut best, &mut bad, 0, f64::NAN, 0.0));
+    assert_eq!(best, None);
+    assert!(track_best(&mut best, &mut bad, 1, 2.0, 0.0));
+    assert_eq!(best, Some((1, 2.0)));
+}
