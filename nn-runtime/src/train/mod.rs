@@ -86,6 +86,32 @@ pub enum TrainError {
         /// The loss.
         value: f64,
     },
+    /// A step with a finite loss and finite gradients made a parameter NaN or infinite
+    /// (the update overflowed the scalar type: a learning rate or inputs too large); the
+    /// step was undone, so the network holds the previous step's parameters. The
+    /// optimizer's state (its moments and step count) includes the rejected step.
+    #[error("a parameter became non-finite at epoch {epoch}, step {step}, although the loss and gradients were finite: lower the learning rate or scale the inputs; the step was undone")]
+    NonFiniteParameters {
+        /// The epoch (from 0).
+        epoch: usize,
+        /// The step within the epoch (from 0).
+        step: usize,
+    },
+    /// A hyper-parameter (of the optimizer, of gradient clipping, or a learning rate set
+    /// by the schedule or a checkpoint) that the network's scalar type cannot represent:
+    /// it would round to infinity, or a non-zero value to zero. Checked before the first
+    /// step and whenever the learning rate changes.
+    #[error("{name} = {value:e} cannot be represented in the network's scalar type {dtype:?} (it would round to {rounded:e})")]
+    Unrepresentable {
+        /// PyTorch's name of the hyper-parameter (`"lr"`, `"eps"`, `"max_norm"`...).
+        name: &'static str,
+        /// The value given.
+        value: f64,
+        /// What it rounds to in the scalar type.
+        rounded: f64,
+        /// The network's scalar type.
+        dtype: crate::scalar::Dtype,
+    },
     /// A gradient became NaN or infinite; the step was not applied.
     #[error(
         "a gradient became non-finite at epoch {epoch}, step {step}; the step was not applied"
@@ -347,6 +373,15 @@ where
     ///
     /// Allocates its buffers once before the first step; the steps themselves allocate
     /// nothing.
+    ///
+    /// # Errors
+    /// Before the first step: an empty or too small data set, a zero batch, a checkpoint
+    /// that cannot be resumed, and [`TrainError::Unrepresentable`] for a hyper-parameter
+    /// the network's scalar type cannot hold. During training, every step is checked:
+    /// a non-finite loss or gradient is not applied, and an update that leaves a
+    /// parameter non-finite is undone ([`TrainError::NonFiniteParameters`]), so on error
+    /// `net` always holds the finite parameters of the last good step (and can be
+    /// saved).
     pub fn fit(&mut self, net: &mut N) -> Result<History, TrainError> {
         let cfg = &mut self.cfg;
         let n = cfg.train.len();
@@ -363,6 +398,15 @@ where
             return Err(TrainError::NoFullBatch { len: n, batch: B });
         }
 
+        for (name, value) in cfg.optimizer.hyper_parameters() {
+            representable::<N::Scalar>(name, value)?;
+        }
+        for (name, value) in [("max_norm", cfg.clip_norm), ("clip_value", cfg.clip_value)] {
+            if let Some(v) = value {
+                representable::<N::Scalar>(name, v)?;
+            }
+        }
+
         let mut history = History::default();
         if let Some(dir) = &cfg.resume {
             history = load_checkpoint(dir, net, &mut cfg.optimizer)?;
@@ -374,6 +418,7 @@ where
             }
             cfg.optimizer.set_lr(s.lr());
         }
+        representable::<N::Scalar>("lr", cfg.optimizer.lr())?;
         // Early-stopping state, likewise.
         let mut best: Option<(usize, f64)> = None;
         let mut bad_epochs = 0usize;
@@ -396,6 +441,8 @@ where
         let mut x1 = boxed_zero_matrix::<N::Scalar, IN, 1>();
         let mut y1 = boxed_zero_matrix::<N::Scalar, OUT, 1>();
         let mut grads = N::Gradients::boxed_zeroed();
+        // The parameters before the step being taken, to undo one that overflows them.
+        let mut prev = N::boxed_zeroed();
         let first = history.epochs.len();
         history.epochs.reserve(cfg.epochs.saturating_sub(first));
         let mut bar = progress::Bar::new(cfg.progress, cfg.epochs, first);
@@ -416,7 +463,7 @@ where
             for chunk in order.chunks_exact(B) {
                 cfg.train.fill_batch::<B>(chunk, &mut x, &mut y)?;
                 let l = net.loss_and_gradients_into(&x, &y, &cfg.loss, &mut grads);
-                apply(cfg, net, &mut grads, l, epoch, step)?;
+                apply(cfg, net, &mut prev, &mut grads, l, epoch, step)?;
                 sum += l.to_f64() * B as f64;
                 seen += B;
                 step += 1;
@@ -432,7 +479,7 @@ where
                 let r = N::Scalar::from_usize(rest.len());
                 grads.scale(N::Scalar::from_f64(1.0) / r);
                 l /= r;
-                apply(cfg, net, &mut grads, l, epoch, step)?;
+                apply(cfg, net, &mut prev, &mut grads, l, epoch, step)?;
                 sum += l.to_f64() * rest.len() as f64;
                 seen += rest.len();
             }
@@ -452,6 +499,7 @@ where
             };
             if let Some(s) = cfg.schedule.as_mut() {
                 let lr = s.step(Some(report.validation_loss.unwrap_or(train_loss)));
+                representable::<N::Scalar>("lr", lr)?;
                 cfg.optimizer.set_lr(lr);
             }
             bar.update(&report);
@@ -521,10 +569,29 @@ fn track_best(
     }
 }
 
-/// Checks, clips and applies one step.
+/// Checks that `value` survives conversion to `T`: finite, and not a non-zero value
+/// rounded to zero.
+fn representable<T: Scalar>(name: &'static str, value: f64) -> Result<(), TrainError> {
+    let rounded = <T as Scalar>::from_f64(value).to_f64();
+    if rounded.is_finite() && (rounded != 0.0 || value == 0.0) {
+        Ok(())
+    } else {
+        Err(TrainError::Unrepresentable {
+            name,
+            value,
+            rounded,
+            dtype: T::DTYPE,
+        })
+    }
+}
+
+/// Checks, clips and applies one step; undoes it (from `prev`) if it left a parameter
+/// non-finite.
+#[allow(clippy::too_many_arguments)]
 fn apply<N, L, O, const IN: usize, const OUT: usize>(
     cfg: &mut Config<'_, N, L, O, IN, OUT>,
     net: &mut N,
+    prev: &mut N,
     grads: &mut N::Gradients,
     loss: N::Scalar,
     epoch: usize,
@@ -547,7 +614,12 @@ where
     if let Some(m) = cfg.clip_norm {
         clip_grad_norm(&mut *grads, m);
     }
+    prev.copy_from(net);
     cfg.optimizer.step(net, grads);
+    if !net.is_finite() {
+        net.copy_from(prev);
+        return Err(TrainError::NonFiniteParameters { epoch, step });
+    }
     Ok(())
 }
 

@@ -296,3 +296,85 @@ fn non_finite_validation_loss_counts_towards_early_stopping() {
     assert!(track_best(&mut best, &mut bad, 1, 2.0, 0.0));
     assert_eq!(best, Some((1, 2.0)));
 }
+
+crate::network! {
+    #[derive(Clone, Debug, PartialEq)]
+    struct Lin32 { input: 2, dense(1) }
+}
+
+fn big_targets() -> Dataset<f32, 2, 1> {
+    Dataset::new(
+        (0..4)
+            .map(|i| SVector::<f32, 2>::new(1.0, i as f32))
+            .collect(),
+        (0..4).map(|_| SVector::<f32, 1>::new(1e10)).collect(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_step_that_overflows_the_weights_is_undone() {
+    // Loss (1e20) and gradients (about 1e10) are finite in f32; the update, 1e30 times
+    // the gradient, is not.
+    let d = big_targets();
+    let mut net = Lin32::<f32>::seeded(1);
+    let before = net.clone();
+    let err = Trainer::new(&d, Mse, Sgd::new(1e30))
+        .batch_size::<4>()
+        .progress(false)
+        .fit(&mut net)
+        .unwrap_err();
+    assert!(
+        matches!(err, TrainError::NonFiniteParameters { epoch: 0, step: 0 }),
+        "{err}"
+    );
+    assert_eq!(net, before);
+    // The network can still be saved.
+    assert!(crate::io::to_safetensors_bytes(&net, crate::scalar::Dtype::F32).is_ok());
+}
+
+#[test]
+fn hyper_parameters_the_scalar_cannot_represent_are_rejected_at_the_start() {
+    let d = big_targets();
+    let mut net = Lin32::<f32>::seeded(1);
+    let before = net.clone();
+    let err = Trainer::new(&d, Mse, Sgd::new(1e39))
+        .progress(false)
+        .fit(&mut net)
+        .unwrap_err();
+    assert!(
+        matches!(err, TrainError::Unrepresentable { name: "lr", value, .. } if value == 1e39),
+        "{err}"
+    );
+    let err = Trainer::new(&d, Mse, Adam::new(1e-3).eps(1e-50))
+        .progress(false)
+        .fit(&mut net)
+        .unwrap_err();
+    assert!(
+        matches!(err, TrainError::Unrepresentable { name: "eps", .. }),
+        "{err}"
+    );
+    let err = Trainer::new(&d, Mse, Sgd::new(1e-3))
+        .clip_grad_norm(1e40)
+        .progress(false)
+        .fit(&mut net)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TrainError::Unrepresentable {
+                name: "max_norm",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(net, before);
+    // f64 represents them all.
+    let d64 = data(8);
+    let mut net64 = Net::<f64>::seeded(1);
+    Trainer::new(&d64, Mse, Sgd::new(1e-300))
+        .progress(false)
+        .fit(&mut net64)
+        .unwrap();
+}
