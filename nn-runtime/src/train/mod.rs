@@ -39,7 +39,7 @@
 mod checkpoint;
 mod evaluate;
 
-pub use checkpoint::{load_checkpoint, save_checkpoint, CheckpointError};
+pub use checkpoint::{load_checkpoint, save_checkpoint, CheckpointError, CHECKPOINT_FILE};
 pub use evaluate::{confusion_matrix, evaluate, Evaluation};
 
 use crate::data::{shuffle_in_place, DataError, Dataset};
@@ -685,4 +685,4 @@ mod progress {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -6,10 +6,10 @@ use nalgebra::SVector;
 
 crate::network! {
     #[derive(Clone, Debug, PartialEq)]
-    struct Net { input: 2, dense(6), tanh, dense(3), softmax }
+    pub(crate) struct Net { input: 2, dense(6), tanh, dense(3), softmax }
 }
 
-fn data(n: usize) -> Dataset<f64, 2, 3> {
+pub(crate) fn data(n: usize) -> Dataset<f64, 2, 3> {
     let inputs: Vec<SVector<f64, 2>> = (0..n)
         .map(|i| {
             let t = i as f64 * 0.7;
