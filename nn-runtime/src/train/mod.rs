@@ -39,7 +39,9 @@
 mod checkpoint;
 mod evaluate;
 
-pub use checkpoint::{load_checkpoint, save_checkpoint, CheckpointError, CHECKPOINT_FILE};
+pub use checkpoint::{
+    load_checkpoint, save_checkpoint, CheckpointError, CheckpointInfo, CHECKPOINT_FILE,
+};
 pub use evaluate::{confusion_matrix, evaluate, Evaluation};
 
 use crate::data::{shuffle_in_place, DataError, Dataset};
@@ -350,15 +352,19 @@ where
         self
     }
 
-    /// Saves a checkpoint (weights, optimizer state, history) into `dir` every `every`
-    /// epochs and after the last one.
+    /// Saves a checkpoint (weights, optimizer state, history, and with
+    /// [`restore_best`](Self::restore_best) the best epoch's weights) into `dir` every
+    /// `every` epochs and after the last one (or the early stop). See
+    /// [`save_checkpoint`] for the file.
     pub fn checkpoint(mut self, dir: impl Into<PathBuf>, every: usize) -> Self {
         self.cfg.checkpoint = Some((dir.into(), every.max(1)));
         self
     }
 
-    /// Resumes from a checkpoint in `dir`: loads the weights, the optimizer state and the
-    /// history, replays the schedule, and continues with the next epoch.
+    /// Resumes from a checkpoint in `dir`: loads the weights, the optimizer state, the
+    /// history and the best weights, replays the schedule and the early-stopping state,
+    /// and continues with the next epoch; a run that had stopped early trains no more.
+    /// With the same settings, the result is bit-identical to an uninterrupted run.
     pub fn resume_from(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cfg.resume = Some(dir.into());
         self
@@ -407,9 +413,45 @@ where
             }
         }
 
+        // The weights of the best epoch so far, for `restore_best`.
+        let mut best_net = (cfg.restore_best && cfg.validation.is_some()).then(N::boxed_zeroed);
         let mut history = History::default();
+        // Early-stopping state: replayed from the history of a resumed run.
+        let replay = |h: &History| {
+            let (mut best, mut bad) = (None, 0usize);
+            for e in &h.epochs {
+                if let Some(v) = e.validation_loss {
+                    track_best(&mut best, &mut bad, e.epoch, v, cfg.min_delta);
+                }
+            }
+            (best, bad)
+        };
+        let mut stored_best = None;
         if let Some(dir) = &cfg.resume {
-            history = load_checkpoint(dir, net, &mut cfg.optimizer)?;
+            let keeps_best = best_net.is_some();
+            (history, stored_best) = checkpoint::load(
+                dir,
+                net,
+                &mut cfg.optimizer,
+                best_net.as_deref_mut(),
+                |path, h, found| {
+                    let expected = replay(h).0.map(|(e, _)| e);
+                    if keeps_best && expected != found {
+                        return Err(CheckpointError::BestMismatch {
+                            path: path.to_path_buf(),
+                            expected,
+                            found,
+                        });
+                    }
+                    Ok(())
+                },
+            )?;
+        }
+        let (mut best, mut bad_epochs) = replay(&history);
+        if let Some(b) = best_net.as_mut() {
+            if stored_best.is_none() {
+                b.copy_from(net);
+            }
         }
         // The schedule's state is a function of the metrics seen: replay them.
         if let Some(s) = cfg.schedule.as_mut() {
@@ -419,21 +461,6 @@ where
             cfg.optimizer.set_lr(s.lr());
         }
         representable::<N::Scalar>("lr", cfg.optimizer.lr())?;
-        // Early-stopping state, likewise.
-        let mut best: Option<(usize, f64)> = None;
-        let mut bad_epochs = 0usize;
-        for e in &history.epochs {
-            if let Some(v) = e.validation_loss {
-                track_best(&mut best, &mut bad_epochs, e.epoch, v, cfg.min_delta);
-            }
-        }
-        let mut best_net = if cfg.restore_best && cfg.validation.is_some() {
-            let mut b = N::boxed_zeroed();
-            b.copy_from(net);
-            Some(b)
-        } else {
-            None
-        };
 
         let mut order: Vec<usize> = (0..n).collect();
         let mut x = boxed_zero_matrix::<N::Scalar, IN, B>();
@@ -447,7 +474,13 @@ where
         history.epochs.reserve(cfg.epochs.saturating_sub(first));
         let mut bar = progress::Bar::new(cfg.progress, cfg.epochs, first);
 
-        for epoch in first..cfg.epochs {
+        // A run that stopped early stays stopped.
+        let end = if history.stopped.is_some() {
+            first
+        } else {
+            cfg.epochs
+        };
+        for epoch in first..end {
             let started = Instant::now();
             let lr = cfg.optimizer.lr();
             for (i, o) in order.iter_mut().enumerate() {
@@ -524,14 +557,16 @@ where
                 }
             }
             history.epochs.push(report);
-            let last = epoch + 1 == cfg.epochs || stop.is_some();
+            // Saved with the checkpoint, so that a resumed run stays stopped.
+            history.stopped = stop;
+            let last = epoch + 1 == cfg.epochs || history.stopped.is_some();
             if let Some((dir, every)) = &cfg.checkpoint {
                 if (epoch + 1) % every == 0 || last {
-                    save_checkpoint(dir, net, &cfg.optimizer, &history)?;
+                    let best = best.zip(best_net.as_deref()).map(|((e, _), b)| (e, b));
+                    checkpoint::save(dir, net, &cfg.optimizer, &history, best)?;
                 }
             }
-            if stop.is_some() {
-                history.stopped = stop;
+            if history.stopped.is_some() {
                 break;
             }
         }

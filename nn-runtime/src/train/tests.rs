@@ -378,3 +378,116 @@ fn hyper_parameters_the_scalar_cannot_represent_are_rejected_at_the_start() {
         .fit(&mut net64)
         .unwrap();
 }
+
+/// The fields of a history that a resumed run reproduces (not the durations).
+fn strip(h: &History) -> Vec<(f64, Option<f64>, f64, u64)> {
+    h.epochs
+        .iter()
+        .map(|e| (e.train_loss, e.validation_loss, e.lr, e.steps))
+        .collect()
+}
+
+fn stopping_trainer<'d>(
+    train: &'d Dataset<f64, 2, 3>,
+    val: &'d Dataset<f64, 2, 3>,
+    epochs: usize,
+) -> Trainer<'d, Net<f64>, CrossEntropy, Sgd<Net<f64>>, 2, 3, 4> {
+    Trainer::new(train, CrossEntropy, Sgd::new(3.0).momentum(0.5))
+        .batch_size::<4>()
+        .epochs(epochs)
+        .seed(5)
+        .validation(val)
+        .early_stopping(3, 0.0)
+        .restore_best(true)
+        .progress(false)
+}
+
+#[test]
+fn resume_with_restore_best_is_bit_identical() {
+    let (train, val) = (data(40), data(60));
+    let mut straight = Net::<f64>::seeded(4);
+    let full = stopping_trainer(&train, &val, 200)
+        .fit(&mut straight)
+        .unwrap();
+    let Some(StopReason::EarlyStopping { best_epoch, .. }) = full.stopped else {
+        panic!("expected an early stop: {full:?}");
+    };
+    // Interrupted after the best epoch, before the stop: the checkpoint's own weights
+    // are not the best ones.
+    let dir = std::env::temp_dir().join(format!("nn-ckpt-best-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut first = Net::<f64>::seeded(4);
+    stopping_trainer(&train, &val, best_epoch + 2)
+        .checkpoint(&dir, 1)
+        .fit(&mut first)
+        .unwrap();
+    let mut resumed = Net::<f64>::zeros();
+    let h = stopping_trainer(&train, &val, 200)
+        .resume_from(&dir)
+        .fit(&mut resumed)
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(strip(&h), strip(&full));
+    assert_eq!(h.stopped, full.stopped);
+    assert_eq!(resumed, straight, "resumed run restored other weights");
+}
+
+#[test]
+fn resuming_a_run_that_stopped_early_trains_no_more() {
+    let (train, val) = (data(40), data(60));
+    let dir = std::env::temp_dir().join(format!("nn-ckpt-stopped-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut straight = Net::<f64>::seeded(4);
+    let full = stopping_trainer(&train, &val, 200)
+        .checkpoint(&dir, 1)
+        .fit(&mut straight)
+        .unwrap();
+    assert!(full.stopped.is_some());
+    let mut resumed = Net::<f64>::zeros();
+    let h = stopping_trainer(&train, &val, 200)
+        .resume_from(&dir)
+        .fit(&mut resumed)
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(h.epochs.len(), full.epochs.len(), "trained past the stop");
+    assert_eq!(h.stopped, full.stopped);
+    assert_eq!(resumed, straight);
+}
+
+#[test]
+fn resuming_with_restore_best_needs_the_best_weights() {
+    let (train, val) = (data(40), data(60));
+    let dir = std::env::temp_dir().join(format!("nn-ckpt-nobest-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut net = Net::<f64>::seeded(4);
+    Trainer::new(&train, CrossEntropy, Sgd::new(0.1))
+        .epochs(2)
+        .validation(&val)
+        .checkpoint(&dir, 1)
+        .progress(false)
+        .fit(&mut net)
+        .unwrap();
+    let mut resumed = Net::<f64>::seeded(9);
+    let before = resumed.clone();
+    let err = Trainer::new(&train, CrossEntropy, Sgd::new(0.1))
+        .epochs(4)
+        .validation(&val)
+        .restore_best(true)
+        .resume_from(&dir)
+        .progress(false)
+        .fit(&mut resumed)
+        .unwrap_err();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        matches!(
+            err,
+            TrainError::Checkpoint(CheckpointError::BestMismatch {
+                found: None,
+                expected: Some(_),
+                ..
+            })
+        ),
+        "{err}"
+    );
+    assert_eq!(resumed, before, "the failed resume changed the network");
+}

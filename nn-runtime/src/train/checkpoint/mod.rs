@@ -89,6 +89,19 @@ pub enum CheckpointError {
         /// The version found.
         found: String,
     },
+    /// Resuming with [`Trainer::restore_best`](super::Trainer::restore_best): the
+    /// checkpoint's best weights are not of the epoch its history makes the best with the
+    /// resumed run's early-stopping settings (or it holds none: it was written without
+    /// `restore_best`).
+    #[error("checkpoint {path}: the resumed run's best epoch is {expected:?}, but the checkpoint holds best weights of epoch {found:?}; resume with the settings it was written with")]
+    BestMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The best epoch the history gives with the resumed run's settings.
+        expected: Option<usize>,
+        /// The epoch of the best weights in the checkpoint.
+        found: Option<usize>,
+    },
     /// The state is not what this library writes, or holds an invalid value.
     #[error("checkpoint file {path}, state line {line}: {message}")]
     Malformed {
@@ -193,12 +206,14 @@ pub(crate) fn save<N: Trainable, O: Optimizer<N>>(
 
 /// Reads the checkpoint in `dir` into `net`, `optimizer` and, if the checkpoint holds
 /// best weights, `best`; returns the history and the best weights' epoch. Everything is
-/// checked before anything is written.
+/// checked before anything is written, last by `accept` (given the file, the history and
+/// the best weights' epoch).
 pub(crate) fn load<N: Trainable, O: Optimizer<N>>(
     dir: &Path,
     net: &mut N,
     optimizer: &mut O,
     best: Option<&mut N>,
+    accept: impl FnOnce(&Path, &History, Option<usize>) -> Result<(), CheckpointError>,
 ) -> Result<(History, Option<usize>), CheckpointError> {
     let path = dir.join(CHECKPOINT_FILE);
     let bytes = match std::fs::read(&path) {
@@ -241,10 +256,9 @@ pub(crate) fn load<N: Trainable, O: Optimizer<N>>(
         file.tensors().iter().map(|(n, v)| (n.as_str(), v.clone())),
     );
     let stated = meta.get(KEY_CRC);
-    let parsed = stated
-        .filter(|c| c.len() == 8)
-        .and_then(|c| u32::from_str_radix(c, 16).ok());
-    if parsed != Some(found) {
+    // Compared as written (8 lower-case hex digits), so that no byte of it can change
+    // unnoticed.
+    if stated != Some(&format!("{found:08x}")) {
         return Err(CheckpointError::Checksum {
             path: path.clone(),
             expected: stated.cloned().unwrap_or_else(|| "missing".to_string()),
@@ -309,6 +323,8 @@ pub(crate) fn load<N: Trainable, O: Optimizer<N>>(
         None => None,
     };
 
+    accept(&path, &state.history, state.best_epoch)?;
+
     // Everything checked: write.
     net.copy_from(&model);
     for ((_, dst), src) in optimizer.state_mut().into_iter().zip(&buffers) {
@@ -322,8 +338,20 @@ pub(crate) fn load<N: Trainable, O: Optimizer<N>>(
     Ok((state.history, state.best_epoch))
 }
 
+/// What a checkpoint holds besides the network and the optimizer.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct CheckpointInfo {
+    /// The epochs trained, and why training stopped if it did.
+    pub history: History,
+    /// The epoch of the best weights stored in the checkpoint, if it holds any.
+    pub best_epoch: Option<usize>,
+}
+
 /// Writes a checkpoint of `net`, `optimizer` and `history` into `dir` (created if
-/// needed): the file [`CHECKPOINT_FILE`], replaced whole.
+/// needed): the file [`CHECKPOINT_FILE`], replaced whole. `best` is the weights of the
+/// best epoch so far and that epoch, which [`Trainer::restore_best`](super::Trainer::restore_best)
+/// keeps (`None` to store none).
 ///
 /// # Errors
 /// [`CheckpointError::Io`] if the directory or the file cannot be written, and
@@ -333,15 +361,17 @@ pub fn save_checkpoint<N: Trainable, O: Optimizer<N>>(
     net: &N,
     optimizer: &O,
     history: &History,
+    best: Option<(usize, &N)>,
 ) -> Result<(), CheckpointError> {
-    save(dir, net, optimizer, history, None)
+    save(dir, net, optimizer, history, best)
 }
 
-/// Reads a checkpoint written by [`save_checkpoint`] into `net` and `optimizer` and
-/// returns the history it holds.
+/// Reads a checkpoint written by [`save_checkpoint`] into `net` and `optimizer`, and its
+/// best weights, if it holds some, into `best` (when given); returns the history and the
+/// best weights' epoch.
 ///
-/// Everything is checked before `net` or `optimizer` is changed: on error both are as
-/// they were.
+/// Everything is checked before `net`, `optimizer` or `best` is changed: on error all
+/// are as they were.
 ///
 /// # Errors
 /// [`CheckpointError::Io`] if the file cannot be read, [`CheckpointError::Checksum`] if
@@ -352,6 +382,10 @@ pub fn load_checkpoint<N: Trainable, O: Optimizer<N>>(
     dir: &Path,
     net: &mut N,
     optimizer: &mut O,
-) -> Result<History, CheckpointError> {
-    load(dir, net, optimizer, None).map(|(h, _)| h)
+    best: Option<&mut N>,
+) -> Result<CheckpointInfo, CheckpointError> {
+    load(dir, net, optimizer, best, |_, _, _| Ok(())).map(|(history, best_epoch)| CheckpointInfo {
+        history,
+        best_epoch,
+    })
 }
