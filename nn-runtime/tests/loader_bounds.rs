@@ -4,6 +4,7 @@
 //! decompresses to far more than its IDX header announces).
 
 use nn_runtime::data::csv::{self, CsvErrorKind, CsvOptions};
+#[cfg(feature = "gzip")]
 use nn_runtime::data::idx::{self, IdxErrorKind};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -131,6 +132,7 @@ fn an_endless_csv_line_is_an_error() {
 }
 
 /// A gzip member of `n` zero bytes.
+#[cfg(feature = "gzip")]
 fn gzip_zeros(prefix: &[u8], n: usize) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     std::io::Write::write_all(&mut e, prefix).unwrap();
@@ -144,6 +146,7 @@ fn gzip_zeros(prefix: &[u8], n: usize) -> Vec<u8> {
     e.finish().unwrap()
 }
 
+#[cfg(feature = "gzip")]
 fn images_header(count: u32, rows: u32, cols: u32) -> Vec<u8> {
     let mut v = idx::IMAGES_MAGIC.to_be_bytes().to_vec();
     for d in [count, rows, cols] {
@@ -152,6 +155,7 @@ fn images_header(count: u32, rows: u32, cols: u32) -> Vec<u8> {
     v
 }
 
+#[cfg(feature = "gzip")]
 #[test]
 fn gzip_input_that_outgrows_its_idx_header_stops_at_the_declared_size() {
     // 1000 images of 28x28 announced (784,000 bytes); the stream holds 512 MiB, as
@@ -169,4 +173,39 @@ fn gzip_input_that_outgrows_its_idx_header_stops_at_the_declared_size() {
         "{err}"
     );
     assert!(peak < 4 * MIB, "peak {} MiB", peak / MIB);
+}
+#[cfg(feature = "gzip")]
+#[test]
+fn gzip_input_shorter_than_its_idx_header_announces_holds_only_its_compressed_bytes() {
+    // 2^31 images of 28x28 announced, 512 MiB there.
+    let member = gzip_zeros(&[], MIB);
+    let mut bomb = gzip_zeros(&images_header(1 << 31, 28, 28), MIB);
+    for _ in 1..512 {
+        bomb.extend_from_slice(&member);
+    }
+    let (r, peak) = peak_during(|| idx::read_images_from(&bomb[..]));
+    let err = r.unwrap_err();
+    assert!(matches!(err.kind, IdxErrorKind::Truncated { .. }), "{err}");
+    // The compressed bytes (about 0.5 MiB), not the 512 MiB they decompress to (which
+    // took 1536 MiB before, in a buffer doubling as it grew).
+    assert!(peak < 4 * MIB, "peak {} MiB", peak / MIB);
+}
+
+#[cfg(feature = "gzip")]
+#[test]
+fn a_valid_gzip_file_takes_its_data_and_its_compressed_bytes() {
+    // 64 images of 32x32 (64 KiB of data), not compressible much.
+    let mut raw = images_header(64, 32, 32);
+    let mut x = 1u32;
+    for _ in 0..64 * 32 * 32 {
+        x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        raw.push((x >> 24) as u8);
+    }
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut e, &raw).unwrap();
+    let gz = e.finish().unwrap();
+    let (r, peak) = peak_during(|| idx::read_images_from(&gz[..]));
+    let im = r.unwrap();
+    assert_eq!(im.pixels(), &raw[16..]);
+    assert!(peak < 64 * 1024 + gz.len() + 256 * 1024, "peak {peak}");
 }
