@@ -219,6 +219,11 @@ impl<T: Scalar> Loss<T> for BinaryCrossEntropy {
 /// Categorical cross-entropy `-Σ y ln p` on probabilities, averaged over the batch
 /// (columns). After a `softmax` layer the network uses the fused form, equal to PyTorch's
 /// `nn.CrossEntropyLoss()` on the logits with probability targets.
+///
+/// Without the fused form, `ln p` is clamped at -100 (as `nn.BCELoss` clamps it) and the
+/// gradient `-y / p` divides by `p` bounded below by `max(e^-100, T::MIN_POSITIVE)`: a
+/// probability of 0 gives a loss of 100 and a finite gradient in `f32` (where `e^-100` is
+/// subnormal) as in `f64`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CrossEntropy;
 
@@ -246,7 +251,9 @@ impl<T: Scalar> Loss<T> for CrossEntropy {
         g: &mut SMatrix<T, R, C>,
     ) {
         let n = <T as Scalar>::from_usize(C);
-        let tiny = c::<T>((-100.0f64).exp());
+        // PyTorch's bound e^-100 (the loss's clamp), raised to the smallest normal value
+        // of `T`: e^-100 is subnormal in f32, and `1 / e^-100` overflows it.
+        let tiny = c::<T>((-100.0f64).exp().max(T::MIN_POSITIVE.to_f64()));
         for (g, (p, y)) in g.iter_mut().zip(pairs(p, y)) {
             *g = if y == c(0.0) {
                 c(0.0)
@@ -348,4 +355,50 @@ pub fn argmax<T: Scalar>(v: &[T]) -> usize {
         }
     }
     best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nalgebra::SMatrix;
+
+    /// Cross-entropy on probabilities where the true class has probability 0 (a
+    /// sigmoid-ended network at logit -120, whose output underflows to 0 in both types):
+    /// the loss is the clamp's 100 and the gradient finite, in `T`.
+    fn zero_probability_is_finite<T: Scalar>() {
+        let p = SMatrix::<T, 2, 1>::new(c(0.0), c(1.0));
+        let y = SMatrix::<T, 2, 1>::new(c(1.0), c(0.0));
+        assert_eq!(CrossEntropy.loss(&p, &y).to_f64(), 100.0);
+        let mut g = SMatrix::<T, 2, 1>::zeros();
+        CrossEntropy.gradient(&p, &y, &mut g);
+        assert!(g.iter().all(|v| v.is_finite()), "{g:?}");
+        assert!(g[0].to_f64() < -1e30, "{g:?}");
+        assert_eq!(g[1].to_f64(), 0.0);
+    }
+
+    #[test]
+    fn cross_entropy_of_a_zero_probability_f32() {
+        zero_probability_is_finite::<f32>();
+    }
+
+    #[test]
+    fn cross_entropy_of_a_zero_probability_f64() {
+        zero_probability_is_finite::<f64>();
+    }
+
+    #[test]
+    fn cross_entropy_after_sigmoid_at_logit_minus_120() {
+        crate::network! { struct Sig { input: 1, dense(1), sigmoid } }
+        fn check<T: Scalar>() {
+            let mut net = Sig::<T>::zeros();
+            net.layer0.bias[0] = c(-120.0);
+            let x = SMatrix::<T, 1, 1>::new(c(0.0));
+            let y = SMatrix::<T, 1, 1>::new(c(1.0));
+            let (loss, grads) = net.loss_and_gradients(&x, &y, &CrossEntropy);
+            assert!(loss.is_finite(), "{loss}");
+            assert!(crate::params::Parameters::is_finite(&grads), "{grads:?}");
+        }
+        check::<f32>();
+        check::<f64>();
+    }
 }

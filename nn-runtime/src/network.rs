@@ -46,6 +46,10 @@ pub trait Network<const IN: usize, const OUT: usize>: Trainable {
     type Tape<const B: usize>;
 
     /// Runs the network on a batch, one column a sample.
+    ///
+    /// Each layer's output for the batch (`B × width × size_of::<T>()` bytes) is a stack
+    /// local, as in every batched pass of this trait: 784-1024-1024-10 at batch 32 in
+    /// `f64` overflows a 2 MiB thread in a debug build (see the README's *Stack use*).
     fn forward_batch<const B: usize>(
         &self,
         x: &SMatrix<Self::Scalar, IN, B>,
@@ -57,6 +61,10 @@ pub trait Network<const IN: usize, const OUT: usize>: Trainable {
     }
 
     /// A training forward pass that records what [`backward`](Self::backward) needs.
+    ///
+    /// The tape holds the input and every layer's output for the batch and is returned
+    /// by value, on the stack: about `B × (IN + Σ widths) × size_of::<T>()` bytes (1.2 MiB
+    /// for 784-1024-1024-10 at batch 32 in `f64`).
     fn forward_tape<const B: usize>(&self, x: &SMatrix<Self::Scalar, IN, B>) -> Self::Tape<B>;
 
     /// Commits the training step recorded in `tape`: updates the running statistics (batch

@@ -33,6 +33,9 @@ pub trait Scalar:
     const DTYPE: Dtype;
     /// The machine epsilon of this type.
     const EPSILON: Self;
+    /// The smallest positive normal value of this type (`f32::MIN_POSITIVE`,
+    /// `f64::MIN_POSITIVE`): its reciprocal is finite.
+    const MIN_POSITIVE: Self;
     /// Converts from `f64`, rounding to nearest.
     fn from_f64(v: f64) -> Self;
     /// Converts to `f64` (exact for both implementations).
@@ -46,6 +49,7 @@ pub trait Scalar:
 impl Scalar for f32 {
     const DTYPE: Dtype = Dtype::F32;
     const EPSILON: Self = f32::EPSILON;
+    const MIN_POSITIVE: Self = f32::MIN_POSITIVE;
     #[inline(always)]
     fn from_f64(v: f64) -> Self {
         v as f32
@@ -59,6 +63,7 @@ impl Scalar for f32 {
 impl Scalar for f64 {
     const DTYPE: Dtype = Dtype::F64;
     const EPSILON: Self = f64::EPSILON;
+    const MIN_POSITIVE: Self = f64::MIN_POSITIVE;
     #[inline(always)]
     fn from_f64(v: f64) -> Self {
         v

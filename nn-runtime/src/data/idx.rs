@@ -7,6 +7,11 @@
 //! exactly that many bytes (a truncated file and trailing bytes are both errors). A file
 //! starting with the gzip magic `1f 8b` is decompressed on the fly (with the default
 //! `gzip` feature; without it, such a file is a [`IdxErrorKind::GzipDisabled`] error).
+//! Decompression never goes more than one byte past the size the header announces, and
+//! a gzipped file is checked whole (decompressed once without keeping the data) before
+//! its data is kept, so a small stream that decompresses to far more or far less than
+//! its header announces is an error after taking no more memory than its compressed
+//! bytes.
 //!
 //! ```
 //! use nn_runtime::data::idx;
@@ -232,31 +237,86 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-/// The reader, decompressing it if it starts with the gzip magic.
-fn decoded<'a, R: Read + 'a>(mut reader: R) -> Result<Box<dyn Read + 'a>, IdxErrorKind> {
+/// Reads one IDX file of unsigned bytes with the given magic: its sizes and its data.
+///
+/// Gzipped input is read twice: first decompressed without keeping the data, to check
+/// the header and that the stream holds exactly the bytes it announces (decompression
+/// stops one byte past them), while the compressed bytes are kept; then decompressed
+/// from those bytes into a buffer of exactly the announced size. The memory taken is
+/// thus bounded by the compressed input plus the data of a valid file: a small stream
+/// that decompresses to far less (or more) than its header announces is an error after
+/// holding only its compressed bytes.
+fn read_idx<R: Read>(mut reader: R, magic: u32) -> Result<(Vec<usize>, Vec<u8>), IdxErrorKind> {
     let mut peek = [0u8; 2];
     let n = read_full(&mut reader, &mut peek).map_err(IdxErrorKind::Io)?;
-    let whole = io::Cursor::new(peek).take(n as u64).chain(reader);
+    let mut whole = io::Cursor::new(peek).take(n as u64).chain(reader);
     if n == 2 && peek == GZIP_MAGIC {
         #[cfg(feature = "gzip")]
         {
-            return Ok(Box::new(flate2::read::MultiGzDecoder::new(whole)));
+            let mut recorder = Recorder {
+                inner: whole,
+                seen: Vec::new(),
+            };
+            read_body(
+                &mut flate2::read::MultiGzDecoder::new(&mut recorder),
+                magic,
+                Body::Check,
+            )?;
+            let compressed = recorder.seen;
+            return read_body(
+                &mut flate2::read::MultiGzDecoder::new(&compressed[..]),
+                magic,
+                Body::KeepChecked,
+            );
         }
         #[cfg(not(feature = "gzip"))]
         {
             return Err(IdxErrorKind::GzipDisabled);
         }
     }
-    Ok(Box::new(whole))
+    read_body(&mut whole, magic, Body::Keep)
 }
 
-/// Reads one IDX file of unsigned bytes with the given magic: its sizes and its data.
-fn read_idx<R: Read>(reader: R, magic: u32) -> Result<(Vec<usize>, Vec<u8>), IdxErrorKind> {
-    let mut r = decoded(reader)?;
+/// What [`read_body`] does with the data.
+#[derive(Clone, Copy, PartialEq, Eq)]
+// Without the `gzip` feature only `Keep` is used.
+#[cfg_attr(not(feature = "gzip"), allow(dead_code))]
+enum Body {
+    /// Checks its size only (and returns no data).
+    Check,
+    /// Returns it.
+    Keep,
+    /// Returns it, known to be of the size the header announces (read before with
+    /// [`Body::Check`]): its buffer is allocated at that size at once.
+    KeepChecked,
+}
+
+/// A reader that keeps a copy of every byte read through it.
+#[cfg(feature = "gzip")]
+struct Recorder<R> {
+    inner: R,
+    seen: Vec<u8>,
+}
+
+#[cfg(feature = "gzip")]
+impl<R: Read> Read for Recorder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.seen.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Reads the header and the data of an IDX file from decoded bytes.
+fn read_body(
+    r: &mut dyn Read,
+    magic: u32,
+    body: Body,
+) -> Result<(Vec<usize>, Vec<u8>), IdxErrorKind> {
     let ndims = (magic & 0xff) as usize;
     let header_len = 4 + 4 * ndims;
     let mut header = vec![0u8; header_len];
-    let got = read_full(&mut r, &mut header[..4]).map_err(IdxErrorKind::Io)?;
+    let got = read_full(r, &mut header[..4]).map_err(IdxErrorKind::Io)?;
     if got < 4 {
         return Err(IdxErrorKind::Truncated {
             expected: header_len as u64,
@@ -270,7 +330,7 @@ fn read_idx<R: Read>(reader: R, magic: u32) -> Result<(Vec<usize>, Vec<u8>), Idx
             expected: magic,
         });
     }
-    let got = 4 + read_full(&mut r, &mut header[4..]).map_err(IdxErrorKind::Io)?;
+    let got = 4 + read_full(r, &mut header[4..]).map_err(IdxErrorKind::Io)?;
     if got < header_len {
         return Err(IdxErrorKind::Truncated {
             expected: header_len as u64,
@@ -291,21 +351,28 @@ fn read_idx<R: Read>(reader: R, magic: u32) -> Result<(Vec<usize>, Vec<u8>), Idx
     }
     let size64 = u64::try_from(size).map_err(|_| overflow())?;
     let expected = size64.checked_add(header_len as u64).ok_or_else(overflow)?;
-    // Grows with the bytes actually there: a header announcing more than the file has
-    // does not allocate what it announces.
     let mut data = Vec::new();
-    (&mut r)
-        .take(size64)
-        .read_to_end(&mut data)
-        .map_err(IdxErrorKind::Io)?;
-    if data.len() < size {
+    let got = match body {
+        Body::Check => io::copy(&mut r.take(size64), &mut io::sink()).map_err(IdxErrorKind::Io)?,
+        Body::Keep | Body::KeepChecked => {
+            // Grows with the bytes actually there: a header announcing more than the
+            // file has does not allocate what it announces.
+            if body == Body::KeepChecked {
+                data.reserve_exact(size);
+            }
+            r.take(size64)
+                .read_to_end(&mut data)
+                .map_err(IdxErrorKind::Io)? as u64
+        }
+    };
+    if got < size64 {
         return Err(IdxErrorKind::Truncated {
             expected,
-            found: (header_len + data.len()) as u64,
+            found: header_len as u64 + got,
         });
     }
     let mut extra = [0u8; 1];
-    if read_full(&mut r, &mut extra).map_err(IdxErrorKind::Io)? > 0 {
+    if read_full(r, &mut extra).map_err(IdxErrorKind::Io)? > 0 {
         return Err(IdxErrorKind::TrailingBytes { expected });
     }
     Ok((dims, data))

@@ -294,7 +294,7 @@ impl From<SafeTensorError> for LoadError {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn to_safetensors_bytes<P: Parameters>(p: &P, dtype: Dtype) -> Result<Vec<u8>, SaveError> {
-    let tensors = encode_all(p, dtype)?;
+    let tensors = encode_all(p, dtype, "")?;
     let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
     safetensors::serialize(tensors, Some(metadata)).map_err(SaveError::Serialize)
 }
@@ -419,14 +419,46 @@ pub fn save_safetensors<P: Parameters>(
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn load_safetensors_bytes<P: Parameters>(p: &mut P, bytes: &[u8]) -> Result<(), LoadError> {
-    guard_data_offsets(bytes)?;
-    let file = SafeTensors::deserialize(bytes)?;
+    let file = deserialize(bytes)?;
+    let views = tensor_views(p, &file, "")?;
 
-    // Structure: every network tensor present, with a supported dtype and its shape.
-    let mut views: Vec<TensorView<'_>> = Vec::with_capacity(P::TENSORS);
+    // No tensor the network lacks.
+    let mut extra: Vec<&str> = file
+        .names()
+        .into_iter()
+        .filter(|n| P::tensor_index(n).is_none())
+        .collect();
+    extra.sort_unstable();
+    if let Some(name) = extra.first() {
+        return Err(LoadError::UnexpectedTensor {
+            name: (*name).into(),
+        });
+    }
+
+    check_values::<P>(&views, "")?;
+    write_values(p, &views);
+    Ok(())
+}
+
+/// Parses safetensors bytes, rejecting offsets that would overflow the crate's checks.
+pub(crate) fn deserialize(bytes: &[u8]) -> Result<SafeTensors<'_>, LoadError> {
+    guard_data_offsets(bytes)?;
+    Ok(SafeTensors::deserialize(bytes)?)
+}
+
+/// The views of `p`'s tensors in `file`, each named `prefix` + its name: every tensor
+/// present, with a supported dtype and its shape (errors name the tensor with its
+/// prefix). Values are not looked at.
+pub(crate) fn tensor_views<'a, P: Parameters>(
+    p: &P,
+    file: &SafeTensors<'a>,
+    prefix: &str,
+) -> Result<Vec<TensorView<'a>>, LoadError> {
+    let mut views: Vec<TensorView<'a>> = Vec::with_capacity(P::TENSORS);
     for t in 0..P::TENSORS {
         let info = P::tensor_info(t);
-        let name = info.name;
+        let full = format!("{prefix}{}", info.name);
+        let name = full.as_str();
         let view = match file.tensor(name) {
             Ok(view) => view,
             Err(SafeTensorError::TensorNotFound(_)) => {
@@ -457,34 +489,28 @@ pub fn load_safetensors_bytes<P: Parameters>(p: &mut P, bytes: &[u8]) -> Result<
         }
         views.push(view);
     }
+    Ok(views)
+}
 
-    // No tensor the network lacks.
-    let mut extra: Vec<&str> = file
-        .names()
-        .into_iter()
-        .filter(|n| P::tensor_index(n).is_none())
-        .collect();
-    extra.sort_unstable();
-    if let Some(name) = extra.first() {
-        return Err(LoadError::UnexpectedTensor {
-            name: (*name).into(),
-        });
-    }
-
-    // Values: finite, and representable in the network's scalar type.
+/// Checks the values of views from [`tensor_views`]: finite, and representable in the
+/// scalar type of `P`.
+pub(crate) fn check_values<P: Parameters>(
+    views: &[TensorView<'_>],
+    prefix: &str,
+) -> Result<(), LoadError> {
     for (t, view) in views.iter().enumerate() {
         let info = P::tensor_info(t);
         for (flat, value) in disk_values(view).enumerate() {
             if !value.is_finite() {
                 return Err(LoadError::NonFinite {
-                    name: info.name.into(),
+                    name: format!("{prefix}{}", info.name),
                     position: unravel(info.shape, flat),
                     value,
                 });
             }
             if !<P::Scalar as Scalar>::from_f64(value).to_f64().is_finite() {
                 return Err(LoadError::OutOfRange {
-                    name: info.name.into(),
+                    name: format!("{prefix}{}", info.name),
                     position: unravel(info.shape, flat),
                     value,
                     scalar: P::Scalar::DTYPE,
@@ -492,8 +518,11 @@ pub fn load_safetensors_bytes<P: Parameters>(p: &mut P, bytes: &[u8]) -> Result<
             }
         }
     }
+    Ok(())
+}
 
-    // Everything checked: write.
+/// Writes views checked by [`tensor_views`] and [`check_values`] into `p`.
+pub(crate) fn write_values<P: Parameters>(p: &mut P, views: &[TensorView<'_>]) {
     for (t, view) in views.iter().enumerate() {
         let shape = P::tensor_info(t).shape;
         let storage = p.tensor_mut(t);
@@ -503,7 +532,6 @@ pub fn load_safetensors_bytes<P: Parameters>(p: &mut P, bytes: &[u8]) -> Result<
             }
         }
     }
-    Ok(())
 }
 
 /// Loads parameters from the safetensors file at `path` into `p`.
@@ -564,10 +592,10 @@ pub fn load_safetensors<P: Parameters>(p: &mut P, path: impl AsRef<Path>) -> Res
 }
 
 /// One tensor ready to serialise, owning its little-endian bytes.
-struct Encoded {
-    dtype: safetensors::Dtype,
-    shape: Vec<usize>,
-    data: Vec<u8>,
+pub(crate) struct Encoded {
+    pub(crate) dtype: safetensors::Dtype,
+    pub(crate) shape: Vec<usize>,
+    pub(crate) data: Vec<u8>,
 }
 
 impl View for Encoded {
@@ -585,10 +613,12 @@ impl View for Encoded {
     }
 }
 
-fn encode_all<P: Parameters>(
+/// Every tensor of `p` as `dtype`, named `prefix` + its name, in tensor order.
+pub(crate) fn encode_all<P: Parameters>(
     p: &P,
     dtype: Dtype,
-) -> Result<Vec<(&'static str, Encoded)>, SaveError> {
+    prefix: &str,
+) -> Result<Vec<(String, Encoded)>, SaveError> {
     let mut names = HashSet::with_capacity(P::TENSORS);
     let mut out = Vec::with_capacity(P::TENSORS);
     for t in 0..P::TENSORS {
@@ -635,7 +665,7 @@ fn encode_all<P: Parameters>(
             }
         }
         out.push((
-            info.name,
+            format!("{prefix}{}", info.name),
             Encoded {
                 dtype: st_dtype(dtype),
                 shape: info.shape.to_vec(),
@@ -747,8 +777,9 @@ fn guard_data_offsets(bytes: &[u8]) -> Result<(), LoadError> {
     Ok(())
 }
 
-/// Writes `bytes` to `path` through a temporary sibling file renamed over it.
-fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes `bytes` to `path` through a temporary sibling file, flushed to disk, then
+/// renamed over it.
+pub(crate) fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let file_name = path.file_name().ok_or_else(|| {
         std::io::Error::new(std::io::ErrorKind::InvalidInput, "the path names no file")
     })?;
@@ -759,7 +790,15 @@ fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     tmp_name.push(format!(".{}-{n}.tmp", std::process::id()));
     let tmp = path.with_file_name(tmp_name);
-    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&tmp)?;
+        std::io::Write::write_all(&mut file, bytes)?;
+        // On disk before the rename makes it visible: after a crash the path holds the
+        // old file or the whole new one.
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    let result = write();
     if result.is_err() {
         // Best effort: the temporary file may not even exist.
         let _ = std::fs::remove_file(&tmp);

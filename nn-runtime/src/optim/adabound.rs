@@ -222,6 +222,19 @@ impl<N: Trainable> AdaBound<N> {
 }
 
 impl<N: Trainable> Optimizer<N> for AdaBound<N> {
+    fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
+        let c = &self.config;
+        vec![
+            ("lr", c.lr),
+            ("betas[0]", c.betas.0),
+            ("betas[1]", c.betas.1),
+            ("final_lr", c.final_lr),
+            ("gamma", c.gamma),
+            ("eps", c.eps),
+            ("weight_decay", c.weight_decay),
+        ]
+    }
+
     fn step(&mut self, net: &mut N, grads: &N::Gradients) {
         self.steps += 1;
         let c = self.config;

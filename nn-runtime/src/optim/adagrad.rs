@@ -168,6 +168,17 @@ impl<N: Trainable> Adagrad<N> {
 }
 
 impl<N: Trainable> Optimizer<N> for Adagrad<N> {
+    fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
+        let c = &self.config;
+        vec![
+            ("lr", c.lr),
+            ("lr_decay", c.lr_decay),
+            ("weight_decay", c.weight_decay),
+            ("initial_accumulator_value", c.initial_accumulator_value),
+            ("eps", c.eps),
+        ]
+    }
+
     fn step(&mut self, net: &mut N, grads: &N::Gradients) {
         self.steps += 1;
         let c = self.config;

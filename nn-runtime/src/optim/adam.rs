@@ -59,6 +59,20 @@ impl AdamConfig {
     }
 }
 
+impl AdamConfig {
+    /// The numeric hyper-parameters by PyTorch's names, for
+    /// [`Optimizer::hyper_parameters`].
+    pub(crate) fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
+        vec![
+            ("lr", self.lr),
+            ("betas[0]", self.betas.0),
+            ("betas[1]", self.betas.1),
+            ("eps", self.eps),
+            ("weight_decay", self.weight_decay),
+        ]
+    }
+}
+
 /// The state and update rule of Adam and AdamW.
 pub(crate) struct AdamCore<N: Trainable> {
     pub(crate) config: AdamConfig,
@@ -278,6 +292,10 @@ impl<N: Trainable> Adam<N> {
 }
 
 impl<N: Trainable> Optimizer<N> for Adam<N> {
+    fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
+        self.core.config.hyper_parameters()
+    }
+
     fn step(&mut self, net: &mut N, grads: &N::Gradients) {
         self.core.step(net, grads, false);
     }

@@ -115,6 +115,10 @@ impl<N: Trainable> AdamW<N> {
 }
 
 impl<N: Trainable> Optimizer<N> for AdamW<N> {
+    fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
+        self.core.config.hyper_parameters()
+    }
+
     fn step(&mut self, net: &mut N, grads: &N::Gradients) {
         self.core.step(net, grads, true);
     }

@@ -146,6 +146,15 @@ pub trait Optimizer<N: Trainable> {
     /// The state buffers, mutably, in the order and with the names of
     /// [`state`](Self::state): to restore a checkpoint.
     fn state_mut(&mut self) -> Vec<(&'static str, &mut N::Gradients)>;
+
+    /// Every numeric hyper-parameter by its PyTorch name (`"lr"` first, then
+    /// `"betas[0]"`, `"eps"`, `"weight_decay"`...), as the `f64` the optimizer holds. The
+    /// trainer checks, before the first step, that the network's scalar type represents
+    /// each of them (`1e39` is infinite in `f32`, `1e-50` is zero there). The default lists
+    /// the learning rate only; every optimizer of this crate lists all of its own.
+    fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
+        vec![("lr", self.lr())]
+    }
 }
 
 /// A boxed optimizer (`Box<dyn Optimizer<N>>`, chosen at run time) is an optimizer.
@@ -176,6 +185,10 @@ impl<N: Trainable, O: Optimizer<N> + ?Sized> Optimizer<N> for Box<O> {
 
     fn state_mut(&mut self) -> Vec<(&'static str, &mut N::Gradients)> {
         (**self).state_mut()
+    }
+
+    fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
+        (**self).hyper_parameters()
     }
 }
 

@@ -181,6 +181,17 @@ impl<N: Trainable> RmsProp<N> {
 }
 
 impl<N: Trainable> Optimizer<N> for RmsProp<N> {
+    fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
+        let c = &self.config;
+        vec![
+            ("lr", c.lr),
+            ("alpha", c.alpha),
+            ("eps", c.eps),
+            ("weight_decay", c.weight_decay),
+            ("momentum", c.momentum),
+        ]
+    }
+
     fn step(&mut self, net: &mut N, grads: &N::Gradients) {
         self.steps += 1;
         let c = self.config;

@@ -196,6 +196,16 @@ impl<N: Trainable> Sgd<N> {
 }
 
 impl<N: Trainable> Optimizer<N> for Sgd<N> {
+    fn hyper_parameters(&self) -> Vec<(&'static str, f64)> {
+        let c = &self.config;
+        vec![
+            ("lr", c.lr),
+            ("momentum", c.momentum),
+            ("dampening", c.dampening),
+            ("weight_decay", c.weight_decay),
+        ]
+    }
+
     fn step(&mut self, net: &mut N, grads: &N::Gradients) {
         let c = self.config;
         let lr = s::<N::Scalar>(c.lr);

@@ -39,7 +39,9 @@
 mod checkpoint;
 mod evaluate;
 
-pub use checkpoint::{load_checkpoint, save_checkpoint, CheckpointError};
+pub use checkpoint::{
+    load_checkpoint, save_checkpoint, CheckpointError, CheckpointInfo, CHECKPOINT_FILE,
+};
 pub use evaluate::{confusion_matrix, evaluate, Evaluation};
 
 use crate::data::{shuffle_in_place, DataError, Dataset};
@@ -85,6 +87,32 @@ pub enum TrainError {
         step: usize,
         /// The loss.
         value: f64,
+    },
+    /// A step with a finite loss and finite gradients made a parameter NaN or infinite
+    /// (the update overflowed the scalar type: a learning rate or inputs too large); the
+    /// step was undone, so the network holds the previous step's parameters. The
+    /// optimizer's state (its moments and step count) includes the rejected step.
+    #[error("a parameter became non-finite at epoch {epoch}, step {step}, although the loss and gradients were finite: lower the learning rate or scale the inputs; the step was undone")]
+    NonFiniteParameters {
+        /// The epoch (from 0).
+        epoch: usize,
+        /// The step within the epoch (from 0).
+        step: usize,
+    },
+    /// A hyper-parameter (of the optimizer, of gradient clipping, or a learning rate set
+    /// by the schedule or a checkpoint) that the network's scalar type cannot represent:
+    /// it would round to infinity, or a non-zero value to zero. Checked before the first
+    /// step and whenever the learning rate changes.
+    #[error("{name} = {value:e} cannot be represented in the network's scalar type {dtype:?} (it would round to {rounded:e})")]
+    Unrepresentable {
+        /// PyTorch's name of the hyper-parameter (`"lr"`, `"eps"`, `"max_norm"`...).
+        name: &'static str,
+        /// The value given.
+        value: f64,
+        /// What it rounds to in the scalar type.
+        rounded: f64,
+        /// The network's scalar type.
+        dtype: crate::scalar::Dtype,
     },
     /// A gradient became NaN or infinite; the step was not applied.
     #[error(
@@ -150,16 +178,19 @@ impl History {
         self.epochs.last()
     }
 
-    /// The epoch with the lowest validation loss, if validation was run.
+    /// The epoch with the lowest validation loss, if validation was run (the first of
+    /// equal ones). A NaN or infinite validation loss is never the best: `None` when no
+    /// epoch has a finite one.
     pub fn best(&self) -> Option<&EpochReport> {
-        self.epochs
-            .iter()
-            .filter(|e| e.validation_loss.is_some())
-            .min_by(|a, b| {
-                a.validation_loss
-                    .partial_cmp(&b.validation_loss)
-                    .unwrap_or(core::cmp::Ordering::Equal)
-            })
+        let mut best: Option<(&EpochReport, f64)> = None;
+        for e in &self.epochs {
+            if let Some(v) = e.validation_loss.filter(|v| v.is_finite()) {
+                if best.is_none_or(|(_, b)| v < b) {
+                    best = Some((e, v));
+                }
+            }
+        }
+        best.map(|(e, _)| e)
     }
 }
 
@@ -321,15 +352,19 @@ where
         self
     }
 
-    /// Saves a checkpoint (weights, optimizer state, history) into `dir` every `every`
-    /// epochs and after the last one.
+    /// Saves a checkpoint (weights, optimizer state, history, and with
+    /// [`restore_best`](Self::restore_best) the best epoch's weights) into `dir` every
+    /// `every` epochs and after the last one (or the early stop). See
+    /// [`save_checkpoint`] for the file.
     pub fn checkpoint(mut self, dir: impl Into<PathBuf>, every: usize) -> Self {
         self.cfg.checkpoint = Some((dir.into(), every.max(1)));
         self
     }
 
-    /// Resumes from a checkpoint in `dir`: loads the weights, the optimizer state and the
-    /// history, replays the schedule, and continues with the next epoch.
+    /// Resumes from a checkpoint in `dir`: loads the weights, the optimizer state, the
+    /// history and the best weights, replays the schedule and the early-stopping state,
+    /// and continues with the next epoch; a run that had stopped early trains no more.
+    /// With the same settings, the result is bit-identical to an uninterrupted run.
     pub fn resume_from(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cfg.resume = Some(dir.into());
         self
@@ -344,6 +379,15 @@ where
     ///
     /// Allocates its buffers once before the first step; the steps themselves allocate
     /// nothing.
+    ///
+    /// # Errors
+    /// Before the first step: an empty or too small data set, a zero batch, a checkpoint
+    /// that cannot be resumed, and [`TrainError::Unrepresentable`] for a hyper-parameter
+    /// the network's scalar type cannot hold. During training, every step is checked:
+    /// a non-finite loss or gradient is not applied, and an update that leaves a
+    /// parameter non-finite is undone ([`TrainError::NonFiniteParameters`]), so on error
+    /// `net` always holds the finite parameters of the last good step (and can be
+    /// saved).
     pub fn fit(&mut self, net: &mut N) -> Result<History, TrainError> {
         let cfg = &mut self.cfg;
         let n = cfg.train.len();
@@ -360,9 +404,54 @@ where
             return Err(TrainError::NoFullBatch { len: n, batch: B });
         }
 
+        for (name, value) in cfg.optimizer.hyper_parameters() {
+            representable::<N::Scalar>(name, value)?;
+        }
+        for (name, value) in [("max_norm", cfg.clip_norm), ("clip_value", cfg.clip_value)] {
+            if let Some(v) = value {
+                representable::<N::Scalar>(name, v)?;
+            }
+        }
+
+        // The weights of the best epoch so far, for `restore_best`.
+        let mut best_net = (cfg.restore_best && cfg.validation.is_some()).then(N::boxed_zeroed);
         let mut history = History::default();
+        // Early-stopping state: replayed from the history of a resumed run.
+        let replay = |h: &History| {
+            let (mut best, mut bad) = (None, 0usize);
+            for e in &h.epochs {
+                if let Some(v) = e.validation_loss {
+                    track_best(&mut best, &mut bad, e.epoch, v, cfg.min_delta);
+                }
+            }
+            (best, bad)
+        };
+        let mut stored_best = None;
         if let Some(dir) = &cfg.resume {
-            history = load_checkpoint(dir, net, &mut cfg.optimizer)?;
+            let keeps_best = best_net.is_some();
+            (history, stored_best) = checkpoint::load(
+                dir,
+                net,
+                &mut cfg.optimizer,
+                best_net.as_deref_mut(),
+                |path, h, found| {
+                    let expected = replay(h).0.map(|(e, _)| e);
+                    if keeps_best && expected != found {
+                        return Err(CheckpointError::BestMismatch {
+                            path: path.to_path_buf(),
+                            expected,
+                            found,
+                        });
+                    }
+                    Ok(())
+                },
+            )?;
+        }
+        let (mut best, mut bad_epochs) = replay(&history);
+        if let Some(b) = best_net.as_mut() {
+            if stored_best.is_none() {
+                b.copy_from(net);
+            }
         }
         // The schedule's state is a function of the metrics seen: replay them.
         if let Some(s) = cfg.schedule.as_mut() {
@@ -371,21 +460,7 @@ where
             }
             cfg.optimizer.set_lr(s.lr());
         }
-        // Early-stopping state, likewise.
-        let mut best: Option<(usize, f64)> = None;
-        let mut bad_epochs = 0usize;
-        for e in &history.epochs {
-            if let Some(v) = e.validation_loss {
-                track_best(&mut best, &mut bad_epochs, e.epoch, v, cfg.min_delta);
-            }
-        }
-        let mut best_net = if cfg.restore_best && cfg.validation.is_some() {
-            let mut b = N::boxed_zeroed();
-            b.copy_from(net);
-            Some(b)
-        } else {
-            None
-        };
+        representable::<N::Scalar>("lr", cfg.optimizer.lr())?;
 
         let mut order: Vec<usize> = (0..n).collect();
         let mut x = boxed_zero_matrix::<N::Scalar, IN, B>();
@@ -393,11 +468,19 @@ where
         let mut x1 = boxed_zero_matrix::<N::Scalar, IN, 1>();
         let mut y1 = boxed_zero_matrix::<N::Scalar, OUT, 1>();
         let mut grads = N::Gradients::boxed_zeroed();
+        // The parameters before the step being taken, to undo one that overflows them.
+        let mut prev = N::boxed_zeroed();
         let first = history.epochs.len();
         history.epochs.reserve(cfg.epochs.saturating_sub(first));
         let mut bar = progress::Bar::new(cfg.progress, cfg.epochs, first);
 
-        for epoch in first..cfg.epochs {
+        // A run that stopped early stays stopped.
+        let end = if history.stopped.is_some() {
+            first
+        } else {
+            cfg.epochs
+        };
+        for epoch in first..end {
             let started = Instant::now();
             let lr = cfg.optimizer.lr();
             for (i, o) in order.iter_mut().enumerate() {
@@ -413,7 +496,7 @@ where
             for chunk in order.chunks_exact(B) {
                 cfg.train.fill_batch::<B>(chunk, &mut x, &mut y)?;
                 let l = net.loss_and_gradients_into(&x, &y, &cfg.loss, &mut grads);
-                apply(cfg, net, &mut grads, l, epoch, step)?;
+                apply(cfg, net, &mut prev, &mut grads, l, epoch, step)?;
                 sum += l.to_f64() * B as f64;
                 seen += B;
                 step += 1;
@@ -429,7 +512,7 @@ where
                 let r = N::Scalar::from_usize(rest.len());
                 grads.scale(N::Scalar::from_f64(1.0) / r);
                 l /= r;
-                apply(cfg, net, &mut grads, l, epoch, step)?;
+                apply(cfg, net, &mut prev, &mut grads, l, epoch, step)?;
                 sum += l.to_f64() * rest.len() as f64;
                 seen += rest.len();
             }
@@ -449,6 +532,7 @@ where
             };
             if let Some(s) = cfg.schedule.as_mut() {
                 let lr = s.step(Some(report.validation_loss.unwrap_or(train_loss)));
+                representable::<N::Scalar>("lr", lr)?;
                 cfg.optimizer.set_lr(lr);
             }
             bar.update(&report);
@@ -473,14 +557,16 @@ where
                 }
             }
             history.epochs.push(report);
-            let last = epoch + 1 == cfg.epochs || stop.is_some();
+            // Saved with the checkpoint, so that a resumed run stays stopped.
+            history.stopped = stop;
+            let last = epoch + 1 == cfg.epochs || history.stopped.is_some();
             if let Some((dir, every)) = &cfg.checkpoint {
                 if (epoch + 1) % every == 0 || last {
-                    save_checkpoint(dir, net, &cfg.optimizer, &history)?;
+                    let best = best.zip(best_net.as_deref()).map(|((e, _), b)| (e, b));
+                    checkpoint::save(dir, net, &cfg.optimizer, &history, best)?;
                 }
             }
-            if stop.is_some() {
-                history.stopped = stop;
+            if history.stopped.is_some() {
                 break;
             }
         }
@@ -492,7 +578,8 @@ where
     }
 }
 
-/// Updates the best validation loss; returns whether it improved.
+/// Updates the best validation loss; returns whether it improved. A NaN or infinite
+/// loss never improves: it counts as a bad epoch for early stopping.
 fn track_best(
     best: &mut Option<(usize, f64)>,
     bad: &mut usize,
@@ -501,6 +588,10 @@ fn track_best(
     min_delta: f64,
 ) -> bool {
     match *best {
+        _ if !v.is_finite() => {
+            *bad += 1;
+            false
+        }
         Some((_, b)) if v >= b - min_delta => {
             *bad += 1;
             false
@@ -513,10 +604,29 @@ fn track_best(
     }
 }
 
-/// Checks, clips and applies one step.
+/// Checks that `value` survives conversion to `T`: finite, and not a non-zero value
+/// rounded to zero.
+fn representable<T: Scalar>(name: &'static str, value: f64) -> Result<(), TrainError> {
+    let rounded = <T as Scalar>::from_f64(value).to_f64();
+    if rounded.is_finite() && (rounded != 0.0 || value == 0.0) {
+        Ok(())
+    } else {
+        Err(TrainError::Unrepresentable {
+            name,
+            value,
+            rounded,
+            dtype: T::DTYPE,
+        })
+    }
+}
+
+/// Checks, clips and applies one step; undoes it (from `prev`) if it left a parameter
+/// non-finite.
+#[allow(clippy::too_many_arguments)]
 fn apply<N, L, O, const IN: usize, const OUT: usize>(
     cfg: &mut Config<'_, N, L, O, IN, OUT>,
     net: &mut N,
+    prev: &mut N,
     grads: &mut N::Gradients,
     loss: N::Scalar,
     epoch: usize,
@@ -539,7 +649,12 @@ where
     if let Some(m) = cfg.clip_norm {
         clip_grad_norm(&mut *grads, m);
     }
+    prev.copy_from(net);
     cfg.optimizer.step(net, grads);
+    if !net.is_finite() {
+        net.copy_from(prev);
+        return Err(TrainError::NonFiniteParameters { epoch, step });
+    }
     Ok(())
 }
 
@@ -605,4 +720,4 @@ mod progress {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

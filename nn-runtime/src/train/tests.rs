@@ -6,10 +6,10 @@ use nalgebra::SVector;
 
 crate::network! {
     #[derive(Clone, Debug, PartialEq)]
-    struct Net { input: 2, dense(6), tanh, dense(3), softmax }
+    pub(crate) struct Net { input: 2, dense(6), tanh, dense(3), softmax }
 }
 
-fn data(n: usize) -> Dataset<f64, 2, 3> {
+pub(crate) fn data(n: usize) -> Dataset<f64, 2, 3> {
     let inputs: Vec<SVector<f64, 2>> = (0..n)
         .map(|i| {
             let t = i as f64 * 0.7;
@@ -248,4 +248,246 @@ fn resumed_run_is_bit_identical() {
     };
     assert_eq!(strip(&h), strip(&full));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn report(epoch: usize, validation_loss: Option<f64>) -> EpochReport {
+    EpochReport {
+        epoch,
+        train_loss: 1.0,
+        validation_loss,
+        validation_accuracy: None,
+        lr: 0.1,
+        steps: epoch as u64 + 1,
+        seconds: 0.0,
+    }
+}
+
+#[test]
+fn non_finite_validation_loss_is_never_the_best() {
+    let h = History {
+        epochs: vec![
+            report(0, Some(0.5)),
+            report(1, Some(f64::NAN)),
+            report(2, Some(0.7)),
+            report(3, Some(f64::INFINITY)),
+        ],
+        stopped: None,
+    };
+    assert_eq!(h.best().map(|e| e.epoch), Some(0));
+    let only_nan = History {
+        epochs: vec![report(0, Some(f64::NAN))],
+        stopped: None,
+    };
+    assert_eq!(only_nan.best(), None);
+}
+
+#[test]
+fn non_finite_validation_loss_counts_towards_early_stopping() {
+    let (mut best, mut bad) = (None, 0);
+    assert!(track_best(&mut best, &mut bad, 0, 0.5, 0.0));
+    for (epoch, v) in [(1, f64::NAN), (2, f64::INFINITY), (3, f64::NAN)] {
+        assert!(!track_best(&mut best, &mut bad, epoch, v, 0.0), "{v}");
+    }
+    assert_eq!((best, bad), (Some((0, 0.5)), 3));
+    // Before any finite loss, a NaN is not a best either.
+    let (mut best, mut bad) = (None, 0);
+    assert!(!track_best(&mut best, &mut bad, 0, f64::NAN, 0.0));
+    assert_eq!(best, None);
+    assert!(track_best(&mut best, &mut bad, 1, 2.0, 0.0));
+    assert_eq!(best, Some((1, 2.0)));
+}
+
+crate::network! {
+    #[derive(Clone, Debug, PartialEq)]
+    struct Lin32 { input: 2, dense(1) }
+}
+
+fn big_targets() -> Dataset<f32, 2, 1> {
+    Dataset::new(
+        (0..4)
+            .map(|i| SVector::<f32, 2>::new(1.0, i as f32))
+            .collect(),
+        (0..4).map(|_| SVector::<f32, 1>::new(1e10)).collect(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_step_that_overflows_the_weights_is_undone() {
+    // Loss (1e20) and gradients (about 1e10) are finite in f32; the update, 1e30 times
+    // the gradient, is not.
+    let d = big_targets();
+    let mut net = Lin32::<f32>::seeded(1);
+    let before = net.clone();
+    let err = Trainer::new(&d, Mse, Sgd::new(1e30))
+        .batch_size::<4>()
+        .progress(false)
+        .fit(&mut net)
+        .unwrap_err();
+    assert!(
+        matches!(err, TrainError::NonFiniteParameters { epoch: 0, step: 0 }),
+        "{err}"
+    );
+    assert_eq!(net, before);
+    // The network can still be saved.
+    assert!(crate::io::to_safetensors_bytes(&net, crate::scalar::Dtype::F32).is_ok());
+}
+
+#[test]
+fn hyper_parameters_the_scalar_cannot_represent_are_rejected_at_the_start() {
+    let d = big_targets();
+    let mut net = Lin32::<f32>::seeded(1);
+    let before = net.clone();
+    let err = Trainer::new(&d, Mse, Sgd::new(1e39))
+        .progress(false)
+        .fit(&mut net)
+        .unwrap_err();
+    assert!(
+        matches!(err, TrainError::Unrepresentable { name: "lr", value, .. } if value == 1e39),
+        "{err}"
+    );
+    let err = Trainer::new(&d, Mse, Adam::new(1e-3).eps(1e-50))
+        .progress(false)
+        .fit(&mut net)
+        .unwrap_err();
+    assert!(
+        matches!(err, TrainError::Unrepresentable { name: "eps", .. }),
+        "{err}"
+    );
+    let err = Trainer::new(&d, Mse, Sgd::new(1e-3))
+        .clip_grad_norm(1e40)
+        .progress(false)
+        .fit(&mut net)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TrainError::Unrepresentable {
+                name: "max_norm",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(net, before);
+    // f64 represents them all.
+    let d64 = data(8);
+    let mut net64 = Net::<f64>::seeded(1);
+    Trainer::new(&d64, Mse, Sgd::new(1e-300))
+        .progress(false)
+        .fit(&mut net64)
+        .unwrap();
+}
+
+/// The fields of a history that a resumed run reproduces (not the durations).
+fn strip(h: &History) -> Vec<(f64, Option<f64>, f64, u64)> {
+    h.epochs
+        .iter()
+        .map(|e| (e.train_loss, e.validation_loss, e.lr, e.steps))
+        .collect()
+}
+
+fn stopping_trainer<'d>(
+    train: &'d Dataset<f64, 2, 3>,
+    val: &'d Dataset<f64, 2, 3>,
+    epochs: usize,
+) -> Trainer<'d, Net<f64>, CrossEntropy, Sgd<Net<f64>>, 2, 3, 4> {
+    Trainer::new(train, CrossEntropy, Sgd::new(3.0).momentum(0.5))
+        .batch_size::<4>()
+        .epochs(epochs)
+        .seed(5)
+        .validation(val)
+        .early_stopping(3, 0.0)
+        .restore_best(true)
+        .progress(false)
+}
+
+#[test]
+fn resume_with_restore_best_is_bit_identical() {
+    let (train, val) = (data(40), data(60));
+    let mut straight = Net::<f64>::seeded(4);
+    let full = stopping_trainer(&train, &val, 200)
+        .fit(&mut straight)
+        .unwrap();
+    let Some(StopReason::EarlyStopping { best_epoch, .. }) = full.stopped else {
+        panic!("expected an early stop: {full:?}");
+    };
+    // Interrupted after the best epoch, before the stop: the checkpoint's own weights
+    // are not the best ones.
+    let dir = std::env::temp_dir().join(format!("nn-ckpt-best-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut first = Net::<f64>::seeded(4);
+    stopping_trainer(&train, &val, best_epoch + 2)
+        .checkpoint(&dir, 1)
+        .fit(&mut first)
+        .unwrap();
+    let mut resumed = Net::<f64>::zeros();
+    let h = stopping_trainer(&train, &val, 200)
+        .resume_from(&dir)
+        .fit(&mut resumed)
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(strip(&h), strip(&full));
+    assert_eq!(h.stopped, full.stopped);
+    assert_eq!(resumed, straight, "resumed run restored other weights");
+}
+
+#[test]
+fn resuming_a_run_that_stopped_early_trains_no_more() {
+    let (train, val) = (data(40), data(60));
+    let dir = std::env::temp_dir().join(format!("nn-ckpt-stopped-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut straight = Net::<f64>::seeded(4);
+    let full = stopping_trainer(&train, &val, 200)
+        .checkpoint(&dir, 1)
+        .fit(&mut straight)
+        .unwrap();
+    assert!(full.stopped.is_some());
+    let mut resumed = Net::<f64>::zeros();
+    let h = stopping_trainer(&train, &val, 200)
+        .resume_from(&dir)
+        .fit(&mut resumed)
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(h.epochs.len(), full.epochs.len(), "trained past the stop");
+    assert_eq!(h.stopped, full.stopped);
+    assert_eq!(resumed, straight);
+}
+
+#[test]
+fn resuming_with_restore_best_needs_the_best_weights() {
+    let (train, val) = (data(40), data(60));
+    let dir = std::env::temp_dir().join(format!("nn-ckpt-nobest-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut net = Net::<f64>::seeded(4);
+    Trainer::new(&train, CrossEntropy, Sgd::new(0.1))
+        .epochs(2)
+        .validation(&val)
+        .checkpoint(&dir, 1)
+        .progress(false)
+        .fit(&mut net)
+        .unwrap();
+    let mut resumed = Net::<f64>::seeded(9);
+    let before = resumed.clone();
+    let err = Trainer::new(&train, CrossEntropy, Sgd::new(0.1))
+        .epochs(4)
+        .validation(&val)
+        .restore_best(true)
+        .resume_from(&dir)
+        .progress(false)
+        .fit(&mut resumed)
+        .unwrap_err();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        matches!(
+            err,
+            TrainError::Checkpoint(CheckpointError::BestMismatch {
+                found: None,
+                expected: Some(_),
+                ..
+            })
+        ),
+        "{err}"
+    );
+    assert_eq!(resumed, before, "the failed resume changed the network");
 }

@@ -41,6 +41,9 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+mod reader;
+use reader::{Field, Row, RowReader};
+
 /// Which column holds the class label.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Column {
@@ -99,7 +102,18 @@ pub struct CsvOptions {
     pub comment: Option<u8>,
     /// What the target is.
     pub target: Target,
+    /// The most bytes one record may have, over all its lines (a quoted field may span
+    /// several), line terminators included; a longer one is a
+    /// [`CsvErrorKind::RecordTooLong`] error. `None`, the default, allows
+    /// [`DEFAULT_MAX_RECORD_BYTES`] (1 MiB), or 1 KiB per column of the declared row
+    /// width if that is more. Bounds the memory a reader takes whatever its input (an
+    /// endless line is an error, not an allocation failure).
+    pub max_record_bytes: Option<usize>,
 }
+
+/// The default record-length limit: 1 MiB (or 1 KiB per column, if more; see
+/// [`CsvOptions::max_record_bytes`]).
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 1 << 20;
 
 impl Default for CsvOptions {
     fn default() -> Self {
@@ -108,6 +122,7 @@ impl Default for CsvOptions {
             delimiter: b',',
             comment: None,
             target: Target::LastColumns,
+            max_record_bytes: None,
         }
     }
 }
@@ -146,6 +161,19 @@ impl CsvOptions {
     pub fn label(self, column: Column, classes: Classes) -> Self {
         self.target(Target::Label { column, classes })
     }
+
+    /// Sets the most bytes one record may have (see
+    /// [`max_record_bytes`](Self::max_record_bytes)).
+    pub fn max_record_bytes(mut self, limit: usize) -> Self {
+        self.max_record_bytes = Some(limit);
+        self
+    }
+
+    /// The record-length limit for rows of `width` columns.
+    fn record_limit(&self, width: usize) -> usize {
+        self.max_record_bytes
+            .unwrap_or_else(|| DEFAULT_MAX_RECORD_BYTES.max(width.saturating_mul(1024)))
+    }
 }
 
 /// What went wrong reading CSV data, without the file name (see [`CsvError`]).
@@ -162,6 +190,14 @@ pub enum CsvErrorKind {
         line: u64,
         /// What is wrong.
         message: String,
+    },
+    /// A record longer than [`CsvOptions::max_record_bytes`].
+    #[error("line {line}: a record longer than {limit} bytes (the limit is CsvOptions::max_record_bytes)")]
+    RecordTooLong {
+        /// The line (1-based) on which the limit was passed.
+        line: u64,
+        /// The limit, in bytes.
+        limit: usize,
     },
     /// A row with the wrong number of fields.
     #[error("line {line}: expected {expected} columns, found {found}")]
@@ -375,114 +411,6 @@ enum ClassMap {
     Growing(HashMap<String, usize>, Vec<String>),
 }
 
-/// A CSV reader that knows the line every row starts on (RFC 4180 quoting: fields in
-/// double quotes may hold delimiters, newlines and doubled quotes).
-struct RowReader<R> {
-    inner: std::io::BufReader<R>,
-    delimiter: u8,
-    comment: Option<u8>,
-    /// Physical lines consumed so far.
-    line: u64,
-    buf: Vec<u8>,
-}
-
-impl<R: Read> RowReader<R> {
-    /// Reads the next physical line into `buf` without its terminator; false at the end.
-    fn physical_line(&mut self) -> Result<bool, CsvErrorKind> {
-        self.buf.clear();
-        let n = std::io::BufRead::read_until(&mut self.inner, b'\n', &mut self.buf)
-            .map_err(CsvErrorKind::Io)?;
-        if n == 0 {
-            return Ok(false);
-        }
-        self.line += 1;
-        if self.buf.last() == Some(&b'\n') {
-            self.buf.pop();
-            if self.buf.last() == Some(&b'\r') {
-                self.buf.pop();
-            }
-        }
-        if self.line == 1 && self.buf.starts_with(b"\xEF\xBB\xBF") {
-            self.buf.drain(..3);
-        }
-        Ok(true)
-    }
-
-    /// Reads the next row into `fields` (unquoted fields trimmed), skipping blank and
-    /// comment lines; returns the line it starts on, or `None` at the end.
-    fn next_row(&mut self, fields: &mut Vec<String>) -> Result<Option<u64>, CsvErrorKind> {
-        loop {
-            if !self.physical_line()? {
-                return Ok(None);
-            }
-            let blank = self.buf.iter().all(u8::is_ascii_whitespace);
-            let comment = self.comment.is_some() && self.buf.first() == self.comment.as_ref();
-            if !blank && !comment {
-                break;
-            }
-        }
-        let start = self.line;
-        fields.clear();
-        let mut field: Vec<u8> = Vec::new();
-        let mut quoted = false;
-        let mut in_quotes = false;
-        let finish = |field: &mut Vec<u8>, quoted: bool, fields: &mut Vec<String>| {
-            let bytes = std::mem::take(field);
-            let text = String::from_utf8(bytes).map_err(|_| CsvErrorKind::Malformed {
-                line: start,
-                message: format!("field {} is not valid UTF-8", fields.len() + 1),
-            })?;
-            fields.push(if quoted {
-                text
-            } else {
-                text.trim().to_string()
-            });
-            Ok::<(), CsvErrorKind>(())
-        };
-        loop {
-            let mut i = 0;
-            while i < self.buf.len() {
-                let b = self.buf[i];
-                if in_quotes {
-                    if b == b'"' {
-                        if self.buf.get(i + 1) == Some(&b'"') {
-                            field.push(b'"');
-                            i += 1;
-                        } else {
-                            in_quotes = false;
-                        }
-                    } else {
-                        field.push(b);
-                    }
-                } else if b == self.delimiter {
-                    finish(&mut field, quoted, fields)?;
-                    quoted = false;
-                } else if b == b'"' && !quoted && field.iter().all(u8::is_ascii_whitespace) {
-                    field.clear();
-                    quoted = true;
-                    in_quotes = true;
-                } else if !(quoted && b.is_ascii_whitespace()) {
-                    // Text after a closing quote is kept; whitespace there is dropped.
-                    field.push(b);
-                }
-                i += 1;
-            }
-            if !in_quotes {
-                finish(&mut field, quoted, fields)?;
-                return Ok(Some(start));
-            }
-            // A quoted field spanning lines.
-            field.push(b'\n');
-            if !self.physical_line()? {
-                return Err(CsvErrorKind::Malformed {
-                    line: start,
-                    message: "a quoted field is never closed".to_string(),
-                });
-            }
-        }
-    }
-}
-
 /// Parses `text` as `T`, rounding once (an `f32` is parsed as `f32`).
 fn parse_value<T: Scalar>(text: &str, line: u64, column: usize) -> Result<T, CsvErrorKind> {
     let parsed = match T::DTYPE {
@@ -519,20 +447,19 @@ pub fn from_reader_with_info<T: Scalar, const IN: usize, const OUT: usize, R: Re
         Target::LastColumns => IN + OUT,
         Target::Label { .. } => IN + 1,
     };
-    let mut rdr = RowReader {
-        inner: std::io::BufReader::new(reader),
-        delimiter: options.delimiter,
-        comment: options.comment,
-        line: 0,
-        buf: Vec::new(),
-    };
-    let mut record: Vec<String> = Vec::new();
-    let check_width = |record: &[String], line: u64| {
-        if record.len() != width {
+    let mut rdr = RowReader::new(
+        reader,
+        options.delimiter,
+        options.comment,
+        options.record_limit(width),
+    );
+    let mut record: Vec<Field> = Vec::with_capacity(width);
+    let check_width = |row: &Row| {
+        if row.count != width {
             Err(CsvErrorKind::Width {
-                line,
+                line: row.line,
                 expected: width,
-                found: record.len(),
+                found: row.count,
             })
         } else {
             Ok(())
@@ -540,11 +467,11 @@ pub fn from_reader_with_info<T: Scalar, const IN: usize, const OUT: usize, R: Re
     };
 
     let header = if options.has_header {
-        let Some(line) = rdr.next_row(&mut record)? else {
+        let Some(row) = rdr.next_row(&mut record, width)? else {
             return Err(CsvErrorKind::NoData.into());
         };
-        check_width(&record, line)?;
-        Some(record.clone())
+        check_width(&row)?;
+        Some(record.iter().map(|f| f.text.clone()).collect::<Vec<_>>())
     } else {
         None
     };
@@ -593,14 +520,14 @@ pub fn from_reader_with_info<T: Scalar, const IN: usize, const OUT: usize, R: Re
 
     let mut inputs = Vec::new();
     let mut targets = Vec::new();
-    while let Some(line) = rdr.next_row(&mut record)? {
-        check_width(&record, line)?;
+    while let Some(row) = rdr.next_row(&mut record, width)? {
+        check_width(&row)?;
         let mut x = SVector::<T, IN>::zeros();
         let mut y = SVector::<T, OUT>::zeros();
         match &mut layout {
             Layout::Numeric => {
-                for (k, text) in record.iter().enumerate() {
-                    let v = parse_value::<T>(text, line, k + 1)?;
+                for (k, f) in record.iter().enumerate() {
+                    let v = parse_value::<T>(&f.text, f.line, k + 1)?;
                     if k < IN {
                         x[k] = v;
                     } else {
@@ -610,14 +537,15 @@ pub fn from_reader_with_info<T: Scalar, const IN: usize, const OUT: usize, R: Re
             }
             Layout::Label { column, classes } => {
                 let mut k_in = 0;
-                for (k, text) in record.iter().enumerate() {
+                for (k, f) in record.iter().enumerate() {
                     if k == *column {
                         continue;
                     }
-                    x[k_in] = parse_value::<T>(text, line, k + 1)?;
+                    x[k_in] = parse_value::<T>(&f.text, f.line, k + 1)?;
                     k_in += 1;
                 }
-                let text = &record[*column];
+                let Field { text, line } = &record[*column];
+                let (text, line) = (text.as_str(), *line);
                 let col = *column + 1;
                 let class = match classes {
                     ClassMap::Integers => {
@@ -688,368 +616,4 @@ pub fn from_reader_with_info<T: Scalar, const IN: usize, const OUT: usize, R: Re
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::data::test_util::TempDir;
-
-    fn read<const IN: usize, const OUT: usize>(
-        text: &str,
-        options: &CsvOptions,
-    ) -> Result<CsvData<f64, IN, OUT>, CsvError> {
-        from_reader_with_info::<f64, IN, OUT, _>(text.as_bytes(), options)
-    }
-
-    fn kind<const IN: usize, const OUT: usize>(text: &str, options: &CsvOptions) -> CsvErrorKind {
-        read::<IN, OUT>(text, options).unwrap_err().kind
-    }
-
-    #[test]
-    fn numeric_targets() {
-        let d = read::<2, 1>("1,2,3\n 4 , 5.5 ,-6e1\n\n7,8,9\n", &CsvOptions::new()).unwrap();
-        assert_eq!(d.dataset.len(), 3);
-        assert_eq!(d.dataset.inputs()[1].as_slice(), &[4.0, 5.5]);
-        assert_eq!(d.dataset.targets()[1].as_slice(), &[-60.0]);
-        assert_eq!(d.header, None);
-        assert_eq!(d.classes, None);
-        let d = read::<1, 2>(
-            "a;b;c\n1;2;3\n",
-            &CsvOptions::new().header(true).delimiter(b';'),
-        )
-        .unwrap();
-        assert_eq!(d.header, Some(vec!["a".into(), "b".into(), "c".into()]));
-        assert_eq!(d.dataset.targets()[0].as_slice(), &[2.0, 3.0]);
-        // Comments and tabs.
-        let d = read::<1, 1>(
-            "# x\ty\n1\t2\n",
-            &CsvOptions::new().delimiter(b'\t').comment(Some(b'#')),
-        )
-        .unwrap();
-        assert_eq!(d.dataset.len(), 1);
-    }
-
-    #[test]
-    fn f32_values_round_once() {
-        // 0.1 parsed as f32 directly, not through f64.
-        let d =
-            from_reader::<f32, 1, 1, _>("0.1,16777217\n".as_bytes(), &CsvOptions::new()).unwrap();
-        assert_eq!(d.inputs()[0][0], 0.1f32);
-        assert_eq!(d.targets()[0][0], 16777216.0f32);
-        let e = from_reader::<f32, 1, 1, _>("1e39,0\n".as_bytes(), &CsvOptions::new()).unwrap_err();
-        assert!(
-            matches!(
-                e.kind,
-                CsvErrorKind::NonFinite {
-                    line: 1,
-                    column: 1,
-                    ..
-                }
-            ),
-            "{e}"
-        );
-        // Fine in f64.
-        assert!(read::<1, 1>("1e39,0\n", &CsvOptions::new()).is_ok());
-    }
-
-    #[test]
-    fn value_errors_name_line_and_column() {
-        let o = CsvOptions::new();
-        match kind::<2, 1>("1,2,3\n4,five,6\n", &o) {
-            CsvErrorKind::Parse { line, column, text } => {
-                assert_eq!((line, column, text.as_str()), (2, 2, "five"))
-            }
-            k => panic!("{k}"),
-        }
-        assert_eq!(
-            read::<2, 1>("1,2,3\n4,,6\n", &o).unwrap_err().to_string(),
-            "line 2, column 2: cannot parse \"\" as a number"
-        );
-        for bad in ["nan", "NaN", "inf", "-inf", "infinity"] {
-            match kind::<2, 1>(&format!("1,2,3\n\n4,5,{bad}\n"), &o) {
-                CsvErrorKind::NonFinite { line, column, text } => {
-                    assert_eq!((line, column, text.as_str()), (3, 3, bad))
-                }
-                k => panic!("{bad}: {k}"),
-            }
-        }
-        // The header counts as line 1.
-        let h = CsvOptions::new().header(true);
-        assert!(matches!(
-            kind::<2, 1>("a,b,c\n1,2,x\n", &h),
-            CsvErrorKind::Parse {
-                line: 2,
-                column: 3,
-                ..
-            }
-        ));
-        // Without `header(true)` a header is a parse error on line 1.
-        assert!(matches!(
-            kind::<2, 1>("a,b,c\n1,2,3\n", &o),
-            CsvErrorKind::Parse {
-                line: 1,
-                column: 1,
-                ..
-            }
-        ));
-    }
-
-    #[test]
-    fn width_and_empty_errors() {
-        let o = CsvOptions::new();
-        match kind::<2, 1>("1,2,3\n4,5\n", &o) {
-            CsvErrorKind::Width {
-                line,
-                expected,
-                found,
-            } => assert_eq!((line, expected, found), (2, 3, 2)),
-            k => panic!("{k}"),
-        }
-        assert_eq!(
-            read::<2, 1>("1,2,3,4\n", &o).unwrap_err().to_string(),
-            "line 1: expected 3 columns, found 4"
-        );
-        // The header must have the width too.
-        assert!(matches!(
-            kind::<2, 1>("a,b\n1,2,3\n", &o.clone().header(true)),
-            CsvErrorKind::Width {
-                line: 1,
-                expected: 3,
-                found: 2
-            }
-        ));
-        assert!(matches!(kind::<2, 1>("", &o), CsvErrorKind::NoData));
-        assert!(matches!(kind::<2, 1>("\n\n", &o), CsvErrorKind::NoData));
-        assert!(matches!(
-            kind::<2, 1>("a,b,c\n", &o.clone().header(true)),
-            CsvErrorKind::NoData
-        ));
-        assert!(matches!(
-            kind::<2, 1>("", &o.clone().header(true)),
-            CsvErrorKind::NoData
-        ));
-        // Label layout: IN + 1 columns.
-        let l = CsvOptions::new().label(Column::Last, Classes::Integers);
-        assert!(matches!(
-            kind::<2, 3>("1,2,3,0\n", &l),
-            CsvErrorKind::Width {
-                expected: 3,
-                found: 4,
-                ..
-            }
-        ));
-    }
-
-    #[test]
-    fn malformed() {
-        let bytes: &[u8] = b"1,2\n\xff\xfe,3\n";
-        let e = from_reader::<f64, 1, 1, _>(bytes, &CsvOptions::new()).unwrap_err();
-        assert!(
-            matches!(e.kind, CsvErrorKind::Malformed { line: 2, .. }),
-            "{e}"
-        );
-        assert_eq!(e.to_string(), "line 2: field 1 is not valid UTF-8");
-        let e = from_reader::<f64, 1, 1, _>("1,2\n\n3,\"4\n5\n".as_bytes(), &CsvOptions::new())
-            .unwrap_err();
-        assert_eq!(e.to_string(), "line 3: a quoted field is never closed");
-    }
-
-    #[test]
-    fn line_numbers_count_every_physical_line() {
-        // Blank lines, CRLF, comments, a byte-order mark and a quoted field spanning lines.
-        let o = CsvOptions::new()
-            .comment(Some(b'#'))
-            .label(Column::Last, Classes::FirstAppearance);
-        let text = "\u{feff}# comment\r\n1,a\r\n\r\n  \r\n2,\"b\r\nc\"\r\n#x\r\n3,\"say \"\"hi\"\", d\"\r\n4 , \" e \" \r\nx,a\r\n";
-        match kind::<1, 5>(text, &o) {
-            CsvErrorKind::Parse { line, column, text } => {
-                assert_eq!((line, column, text.as_str()), (10, 1, "x"))
-            }
-            k => panic!("{k}"),
-        }
-        let ok = &text[..text.len() - "x,a\r\n".len()];
-        let d = read::<1, 5>(ok, &o).unwrap();
-        assert_eq!(d.dataset.len(), 4);
-        assert_eq!(
-            d.classes.unwrap(),
-            vec![
-                "a".to_string(),
-                "b\nc".into(),
-                "say \"hi\", d".into(),
-                " e ".into()
-            ]
-        );
-        assert_eq!(d.dataset.inputs()[3][0], 4.0);
-        // Width errors after a multi-line row name the line the row starts on.
-        match kind::<1, 5>("1,\"a\nb\"\n2,c,3\n", &o) {
-            CsvErrorKind::Width { line, .. } => assert_eq!(line, 3),
-            k => panic!("{k}"),
-        }
-        // Without a comment byte, '#' is data.
-        assert!(matches!(
-            kind::<1, 1>("#,1\n", &CsvOptions::new()),
-            CsvErrorKind::Parse {
-                line: 1,
-                column: 1,
-                ..
-            }
-        ));
-        // No trailing newline.
-        assert_eq!(
-            read::<1, 1>("1,2\n3,4", &CsvOptions::new())
-                .unwrap()
-                .dataset
-                .len(),
-            2
-        );
-    }
-
-    #[test]
-    fn integer_labels() {
-        let o = CsvOptions::new().label(Column::First, Classes::Integers);
-        let d = read::<2, 3>("2,0.5,1\n0,1,2\n", &o).unwrap();
-        assert_eq!(d.dataset.labels(), vec![2, 0]);
-        assert_eq!(d.dataset.inputs()[0].as_slice(), &[0.5, 1.0]);
-        assert_eq!(d.dataset.targets()[0].as_slice(), &[0.0, 0.0, 1.0]);
-        assert_eq!(d.classes, None);
-        match kind::<2, 3>("2,0.5,1\n3,1,2\n", &o) {
-            CsvErrorKind::ClassOutOfRange {
-                line,
-                column,
-                class,
-                classes,
-            } => {
-                assert_eq!((line, column, class, classes), (2, 1, 3, 3))
-            }
-            k => panic!("{k}"),
-        }
-        for bad in ["1.0", "-1", "one", ""] {
-            assert!(
-                matches!(
-                    kind::<2, 3>(&format!("{bad},1,2\n"), &o),
-                    CsvErrorKind::BadClassIndex {
-                        line: 1,
-                        column: 1,
-                        ..
-                    }
-                ),
-                "{bad}"
-            );
-        }
-        // A label column in the middle; inputs are the others in order.
-        let m = CsvOptions::new().label(Column::Index(1), Classes::Integers);
-        let d = read::<2, 2>("10,1,20\n", &m).unwrap();
-        assert_eq!(d.dataset.inputs()[0].as_slice(), &[10.0, 20.0]);
-        assert_eq!(d.dataset.labels(), vec![1]);
-        // Input errors report the real column.
-        assert!(matches!(
-            kind::<2, 2>("10,1,x\n", &m),
-            CsvErrorKind::Parse { column: 3, .. }
-        ));
-        assert!(matches!(
-            kind::<2, 2>(
-                "10,1,20\n",
-                &CsvOptions::new().label(Column::Index(3), Classes::Integers)
-            ),
-            CsvErrorKind::ColumnOutOfRange { index: 3, width: 3 }
-        ));
-    }
-
-    #[test]
-    fn named_labels() {
-        let text = "x,kind\n1,cat\n2,dog\n3,cat\n";
-        let first = CsvOptions::new()
-            .header(true)
-            .label(Column::Named("kind".into()), Classes::FirstAppearance);
-        let d = read::<1, 3>(text, &first).unwrap();
-        assert_eq!(d.dataset.labels(), vec![0, 1, 0]);
-        assert_eq!(d.classes, Some(vec!["cat".into(), "dog".into()]));
-        // Too many distinct names.
-        match kind::<1, 2>("x,kind\n1,cat\n2,dog\n3,cow\n", &first) {
-            CsvErrorKind::TooManyClasses {
-                line,
-                column,
-                text,
-                classes,
-            } => {
-                assert_eq!((line, column, text.as_str(), classes), (4, 2, "cow", 2))
-            }
-            k => panic!("{k}"),
-        }
-        let given = CsvOptions::new().header(true).label(
-            Column::Last,
-            Classes::Names(vec!["dog".into(), "cat".into()]),
-        );
-        let d = read::<1, 2>(text, &given).unwrap();
-        assert_eq!(d.dataset.labels(), vec![1, 0, 1]);
-        assert_eq!(d.classes, Some(vec!["dog".into(), "cat".into()]));
-        match kind::<1, 2>("x,kind\n1,cat\n2,Dog\n", &given) {
-            CsvErrorKind::UnknownClass { line, column, text } => {
-                assert_eq!((line, column, text.as_str()), (3, 2, "Dog"))
-            }
-            k => panic!("{k}"),
-        }
-        assert!(matches!(
-            kind::<1, 3>(text, &given),
-            CsvErrorKind::ClassCount {
-                given: 2,
-                expected: 3
-            }
-        ));
-        let dup =
-            CsvOptions::new().label(Column::Last, Classes::Names(vec!["a".into(), "a".into()]));
-        assert!(matches!(kind::<1, 2>("1,a\n", &dup), CsvErrorKind::DuplicateClass(n) if n == "a"));
-        let named = CsvOptions::new().label(Column::Named("kind".into()), Classes::FirstAppearance);
-        assert!(matches!(
-            kind::<1, 2>("1,a\n", &named),
-            CsvErrorKind::NoHeader(_)
-        ));
-        assert!(
-            matches!(kind::<1, 2>("x,y\n1,a\n", &named.header(true)), CsvErrorKind::ColumnNotFound(n) if n == "kind")
-        );
-    }
-
-    #[test]
-    fn files_and_paths() {
-        let dir = TempDir::new("csv");
-        let path = dir.0.join("data.csv");
-        std::fs::write(&path, "1,2\n3,4\n").unwrap();
-        let d = load::<f32, 1, 1>(&path, &CsvOptions::new()).unwrap();
-        assert_eq!(d.targets()[1][0], 4.0);
-        let info = load_with_info::<f32, 1, 1>(&path, &CsvOptions::new()).unwrap();
-        assert_eq!(info.dataset, d);
-        std::fs::write(&path, "1,2\n3,x\n").unwrap();
-        let e = load::<f32, 1, 1>(&path, &CsvOptions::new()).unwrap_err();
-        assert_eq!(e.path.as_deref(), Some(path.as_path()));
-        assert_eq!(
-            e.to_string(),
-            format!(
-                "{}: line 2, column 2: cannot parse \"x\" as a number",
-                path.display()
-            )
-        );
-        let missing = dir.0.join("missing.csv");
-        let e = load::<f32, 1, 1>(&missing, &CsvOptions::new()).unwrap_err();
-        assert!(
-            matches!(&e.kind, CsvErrorKind::Io(io) if io.kind() == std::io::ErrorKind::NotFound)
-        );
-        assert!(
-            e.to_string().starts_with(&missing.display().to_string()),
-            "{e}"
-        );
-        assert!(std::error::Error::source(&e).is_some());
-    }
-
-    #[test]
-    fn reader_io_errors() {
-        struct Failing;
-        impl Read for Failing {
-            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
-                Err(std::io::Error::other("disk on fire"))
-            }
-        }
-        let e = from_reader::<f64, 1, 1, _>(Failing, &CsvOptions::new()).unwrap_err();
-        assert!(
-            matches!(&e.kind, CsvErrorKind::Io(io) if io.to_string() == "disk on fire"),
-            "{e}"
-        );
-    }
-}
+mod tests;
