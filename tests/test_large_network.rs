@@ -131,7 +131,7 @@ fn big_f64_forward_batch_32_on_a_2mib_stack() {
 #[ignore = "overflows a 2 MiB stack in debug: activations are stack locals until issue 25's workspace"]
 fn big_f64_loss_and_gradients_into_32_on_a_2mib_stack() {
     on_small_stack(|| {
-        let net = Big::<f64>::boxed_seeded(3);
+        let mut net = Big::<f64>::boxed_seeded(3);
         let mut grads = Big::<f64>::boxed_zero_gradients();
         let (x, y) = batch::<f64, 784>();
         let loss = net.loss_and_gradients_into(&*x, &*y, &CrossEntropy, &mut grads);
